@@ -1,0 +1,5 @@
+"""Augmentation presets are data (``conf/aug/*.yaml``); this turns one into a pipeline."""
+
+from auglab.aug.pipeline import build_augmentation
+
+__all__ = ["build_augmentation"]

@@ -1,0 +1,61 @@
+"""OmegaConf resolvers used by `conf/`: repository-relative paths and run naming."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from omegaconf import OmegaConf
+
+
+def repo_root() -> Path:
+    """The checkout holding `conf/`, so relative data paths do not depend on cwd."""
+    here = Path(__file__).resolve().parents[2]
+    return here if (here / "conf").is_dir() else Path.cwd()
+
+
+def resolve_path(path: str) -> str:
+    """Absolute path; a relative one is taken from the repository root."""
+    p = Path(os.path.expanduser(str(path)))
+    return str(p if p.is_absolute() else (repo_root() / p).resolve())
+
+
+def run_name() -> str:
+    """W&B run name: the job's overrides (``aug=on,data.size=100``), or ``default``."""
+    hc = _hydra_config()
+    name = hc.job.override_dirname if hc is not None else ""
+    return name or "default"
+
+
+def sweep_group() -> str | None:
+    """W&B group: the sweep directory's name in a multirun, none for a single run."""
+    from hydra.types import RunMode
+
+    hc = _hydra_config()
+    if hc is None or hc.mode != RunMode.MULTIRUN:
+        return None
+    return Path(hc.sweep.dir).name
+
+
+def wandb_offline() -> bool:
+    """Offline unless the user explicitly asked for ``WANDB_MODE=online``."""
+    return os.environ.get("WANDB_MODE", "offline").lower() != "online"
+
+
+def _hydra_config():
+    from hydra.core.hydra_config import HydraConfig
+
+    return HydraConfig.get() if HydraConfig.initialized() else None
+
+
+def register_resolvers() -> None:
+    resolvers = {
+        "auglab.root": lambda: str(repo_root()),
+        "auglab.path": resolve_path,
+        "auglab.run_name": run_name,
+        "auglab.sweep_group": sweep_group,
+        "auglab.wandb_offline": wandb_offline,
+    }
+    for name, fn in resolvers.items():
+        if not OmegaConf.has_resolver(name):
+            OmegaConf.register_new_resolver(name, fn)

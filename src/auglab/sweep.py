@@ -1,0 +1,92 @@
+"""One table for a whole sweep: ``summary.csv`` and ``summary.md`` in the sweep dir.
+
+A Hydra callback (not launcher code), so it runs after any launcher's multirun.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig
+from tabulate import tabulate
+
+from auglab.outputs import METRICS_FILE
+
+log = logging.getLogger(__name__)
+
+#: metrics.json keys shown in the summary, with their column names.
+METRIC_COLUMNS = {
+    "test/acc": "test_acc",
+    "test/loss": "test_loss",
+    "val/acc_best": "val_acc_best",
+    "train_size": "train_size",
+    "epochs": "epochs",
+    "fit_seconds": "fit_s",
+    "train_images_per_second": "img_per_s",
+    "seed": "seed",
+}
+
+
+def parse_override(override: str) -> tuple[str, str]:
+    key, _, value = override.partition("=")
+    return key.lstrip("+~"), value
+
+
+def collect_jobs(sweep_dir: Path) -> list[dict[str, Any]]:
+    """``metrics.json`` of every finished job under ``sweep_dir``, in job order."""
+    jobs = [json.loads(p.read_text()) for p in sweep_dir.glob(f"*/{METRICS_FILE}")]
+    return sorted(jobs, key=lambda m: (m.get("job_num") is None, m.get("job_num") or 0))
+
+
+def summary_rows(jobs: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """One row per job: its swept values, then its metrics; plus the overrides all jobs share."""
+    overrides = [dict(parse_override(o) for o in job.get("overrides", [])) for job in jobs]
+    keys = list(dict.fromkeys(k for o in overrides for k in o))
+    common = {
+        k: overrides[0][k]
+        for k in keys
+        if len(jobs) > 1 and all(o.get(k) == overrides[0].get(k) for o in overrides)
+    }
+    swept = [k for k in keys if k not in common]
+    rows = []
+    for job, job_overrides in zip(jobs, overrides, strict=True):
+        row: dict[str, Any] = {"job": job.get("job_num")}
+        row.update({k: job_overrides.get(k, "") for k in swept})
+        row.update({name: job.get(key) for key, name in METRIC_COLUMNS.items()})
+        rows.append(row)
+    return rows, common
+
+
+def write_summary(sweep_dir: Path) -> str | None:
+    """Write ``summary.csv`` and ``summary.md``; return the table (None if no job finished)."""
+    jobs = collect_jobs(sweep_dir)
+    if not jobs:
+        return None
+    rows, common = summary_rows(jobs)
+    with (sweep_dir / "summary.csv").open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    table = tabulate(rows, headers="keys", tablefmt="github", floatfmt=".4f")
+    shared = ", ".join(f"`{k}={v}`" for k, v in common.items()) or "none"
+    (sweep_dir / "summary.md").write_text(
+        f"# Sweep summary: {sweep_dir.name}\n\n{len(rows)} jobs. Overrides shared by all: {shared}.\n\n{table}\n"
+    )
+    return table
+
+
+class SweepSummary(Callback):
+    """Hydra callback: after a multirun, summarise every job's ``metrics.json``."""
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        sweep_dir = Path(config.hydra.sweep.dir)
+        table = write_summary(sweep_dir)
+        if table is None:
+            log.warning("No finished job in %s: no summary written", sweep_dir)
+            return
+        print(f"\nSweep summary ({sweep_dir / 'summary.md'}):\n{table}\n", flush=True)

@@ -1,0 +1,166 @@
+"""The train task: build data, model and trainer from the config; fit; test; record.
+
+``python train.py [overrides]`` or ``python -m auglab.train [overrides]``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sys
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import hydra
+import lightning as L
+from hydra.core.hydra_config import HydraConfig
+from hydra.errors import InstantiationException
+from hydra.types import RunMode
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf, read_write
+from omegaconf.errors import OmegaConfBaseException
+
+from auglab.aug import build_augmentation
+from auglab.callbacks import TrainTimer
+from auglab.data import ImageDataModule
+from auglab.errors import ConfigError
+from auglab.outputs import discard_job_dir, write_metrics, write_resolved_config
+from auglab.resolvers import repo_root
+
+log = logging.getLogger(__name__)
+
+# Lightning 2.6 on torch 2.14 warns about its own pytree use on every run; nothing for users to act on.
+warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
+
+
+@dataclass
+class Job:
+    datamodule: ImageDataModule
+    model: L.LightningModule
+    trainer: L.Trainer
+    timer: TrainTimer
+
+
+def build(cfg: DictConfig) -> Job:
+    """Everything that can fail because of the config or the data, before any training."""
+    L.seed_everything(cfg.seed, workers=True)
+    datamodule: ImageDataModule = instantiate(cfg.data, augment=build_augmentation(cfg.aug))
+    datamodule.prepare_data()
+    datamodule.setup("fit")
+    # Shapes flow from the data to the network: no model yaml names a class count.
+    net = instantiate(cfg.model.net, num_classes=datamodule.num_classes, input_shape=datamodule.input_shape)
+    model = instantiate(cfg.model, net=net)
+    timer = TrainTimer()
+    callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values()]
+    loggers = [instantiate(c) for c in (cfg.get("logger") or {}).values()]
+    trainer = instantiate(cfg.trainer, callbacks=[*callbacks, timer], logger=loggers or False)
+    return Job(datamodule, model, trainer, timer)
+
+
+def run(cfg: DictConfig, job: Job, output_dir: Path) -> dict[str, Any]:
+    """Fit, test the best checkpoint, and write ``metrics.json``."""
+    trainer, model, datamodule = job.trainer, job.model, job.datamodule
+    if trainer.is_global_zero:
+        write_resolved_config(cfg, output_dir)
+    for logger in trainer.loggers:
+        logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
+    started = time.perf_counter()
+    trainer.fit(model, datamodule=datamodule)
+    fit_seconds = time.perf_counter() - started
+
+    ckpt = trainer.checkpoint_callback
+    best = ckpt.best_model_path if ckpt is not None and ckpt.best_model_path else None
+    if best is None:
+        log.warning("No best checkpoint was saved: testing the weights at the end of training")
+    tested = trainer.test(model, datamodule=datamodule, ckpt_path=best, weights_only=False)[0]
+
+    hc = HydraConfig.get()
+    metrics = {
+        "test/acc": tested["test/acc"],
+        "test/loss": tested["test/loss"],
+        "val/acc_best": float(model.val_acc_best.compute()) if job.timer.images else None,
+        "epochs": trainer.current_epoch,
+        "optimizer_steps": trainer.global_step,
+        "train_size": len(datamodule.train_set),
+        "train_images_seen": job.timer.images,
+        "fit_seconds": round(fit_seconds, 3),
+        "train_images_per_second": round(job.timer.images_per_second, 1),
+        "seed": cfg.seed,
+        "overrides": list(hc.overrides.task),
+        "job_num": hc.job.num if hc.mode == RunMode.MULTIRUN else None,
+        "best_checkpoint": _relative(best, output_dir),
+        "last_checkpoint": _relative(getattr(ckpt, "last_model_path", None), output_dir),
+    }
+    if trainer.is_global_zero:
+        write_metrics(metrics, output_dir)
+    return metrics
+
+
+@contextlib.contextmanager
+def ddp_children_rerun_this_job():
+    """Make Lightning's DDP launcher restart *this job*, not the whole sweep.
+
+    Lightning re-runs ``sys.argv`` plus ``hydra.run.dir=<run dir>`` in every
+    child process; in a multirun that would start the sweep again in each child.
+    """
+    hc = HydraConfig.get()
+    if hc.mode != RunMode.MULTIRUN:
+        yield
+        return
+    argv = sys.argv
+    sys.argv = [argv[0], *hc.overrides.task]
+    with read_write(hc.run):
+        previous, hc.run.dir = hc.run.dir, hc.runtime.output_dir
+    try:
+        yield
+    finally:
+        sys.argv = argv
+        with read_write(hc.run):
+            hc.run.dir = previous
+
+
+def one_line(err: BaseException) -> str:
+    cause = err
+    while cause.__cause__ is not None and not isinstance(cause, ConfigError):
+        cause = cause.__cause__
+    return " ".join(str(cause).split()) or type(cause).__name__
+
+
+@hydra.main(version_base="1.3", config_path=str(repo_root() / "conf"), config_name="train")
+def main(cfg: DictConfig) -> float | None:
+    hc = HydraConfig.get()
+    output_dir = Path(hc.runtime.output_dir)
+    try:
+        job = build(cfg)
+    except (ConfigError, InstantiationException, OmegaConfBaseException) as err:
+        sweep_dir = Path(hc.sweep.dir) if hc.mode == RunMode.MULTIRUN else None
+        discard_job_dir(output_dir, sweep_dir, hc.job.name)
+        raise SystemExit(f"auglab: error: {one_line(err)}") from None
+    try:
+        with ddp_children_rerun_this_job():
+            metrics = run(cfg, job, output_dir)
+    finally:
+        _finish_wandb()
+    return metrics["test/acc"]
+
+
+def _finish_wandb() -> None:
+    """One W&B run per job: close it so the next job of a sweep starts its own."""
+    wandb = sys.modules.get("wandb")
+    if wandb is not None and wandb.run is not None:
+        wandb.finish()
+
+
+def _relative(path: str | None, root: Path) -> str | None:
+    if not path:
+        return None
+    with contextlib.suppress(ValueError):
+        return str(Path(path).resolve().relative_to(root.resolve()))
+    return path
+
+
+if __name__ == "__main__":
+    main()

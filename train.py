@@ -1,0 +1,9 @@
+"""Entry point: ``python train.py -m data.size=100,1000,10000 aug=on,off``.
+
+Thin on purpose; the task lives in ``auglab.train`` (also ``python -m auglab.train``).
+"""
+
+from auglab.train import main
+
+if __name__ == "__main__":
+    main()
