@@ -75,6 +75,7 @@ def run(cfg: DictConfig, job: Job, output_dir: Path) -> dict[str, Any]:
     best = ckpt.best_model_path if ckpt is not None and ckpt.best_model_path else None
     if best is None:
         log.warning("No best checkpoint was saved: testing the weights at the end of training")
+    last = getattr(ckpt, "last_model_path", None)  # read before test() restores callback state
     tested = trainer.test(model, datamodule=datamodule, ckpt_path=best, weights_only=False)[0]
 
     hc = HydraConfig.get()
@@ -92,7 +93,7 @@ def run(cfg: DictConfig, job: Job, output_dir: Path) -> dict[str, Any]:
         "overrides": list(hc.overrides.task),
         "job_num": hc.job.num if hc.mode == RunMode.MULTIRUN else None,
         "best_checkpoint": _relative(best, output_dir),
-        "last_checkpoint": _relative(getattr(ckpt, "last_model_path", None), output_dir),
+        "last_checkpoint": _relative(last, output_dir),
     }
     if trainer.is_global_zero:
         write_metrics(metrics, output_dir)

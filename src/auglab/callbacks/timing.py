@@ -17,7 +17,7 @@ class TrainTimer(L.Callback):
 
     def __init__(self) -> None:
         self.images = 0
-        self.seconds = 0.0
+        self.epoch_seconds: list[float] = []
         self._started: float | None = None
 
     def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
@@ -28,7 +28,7 @@ class TrainTimer(L.Callback):
 
     def _stop(self) -> None:
         if self._started is not None:
-            self.seconds += time.perf_counter() - self._started
+            self.epoch_seconds.append(time.perf_counter() - self._started)
             self._started = None
 
     def on_validation_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
@@ -36,6 +36,10 @@ class TrainTimer(L.Callback):
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._stop()
+
+    @property
+    def seconds(self) -> float:
+        return sum(self.epoch_seconds)
 
     @property
     def images_per_second(self) -> float:
