@@ -108,16 +108,20 @@ def main() -> None:
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, size=(args.images, 28, 28, 1), dtype=np.uint8)
     labels = rng.integers(0, 10, size=args.images).astype(np.int64)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {args.images} images, batch 64")
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, {args.images} images, batch 64"
+    )
 
     lit, plain = [], []
     with tempfile.TemporaryDirectory() as tmp:
         for r in range(args.repeats):
             # Alternate the order so neither side always runs on a warmer machine.
-            runs = [("plain", lambda: plain_epochs(images, labels, args.epochs)),
-                    ("lightning", lambda: lightning_epochs(images, labels, args.epochs, Path(tmp) / str(r)))]
-            for name, fn in runs if r % 2 == 0 else runs[::-1]:
-                times = fn()
+            order = ["plain", "lightning"] if r % 2 == 0 else ["lightning", "plain"]
+            for name in order:
+                if name == "plain":
+                    times = plain_epochs(images, labels, args.epochs)
+                else:
+                    times = lightning_epochs(images, labels, args.epochs, Path(tmp) / str(r))
                 (plain if name == "plain" else lit).extend(times)
                 print(f"repeat {r} {name:9s} epoch s: " + " ".join(f"{t:.3f}" for t in times))
     lit_s, plain_s = statistics.median(lit), statistics.median(plain)

@@ -26,22 +26,32 @@ def write_metrics(metrics: dict[str, Any], output_dir: Path) -> Path:
     return path
 
 
-def discard_job_dir(output_dir: Path, sweep_dir: Path | None, job_name: str) -> None:
+def discard_job_dir(output_dir: Path, sweep_dir: Path | None, job_name: str, log_dir: Path) -> None:
     """Remove only what Hydra wrote for a job that failed its config checks.
 
-    Anything else already in the directory (an earlier run's files) is kept.
+    Anything else already in the directory (an earlier run's files) is kept;
+    emptied parents are removed up to ``log_dir``, never above it.
     """
     shutil.rmtree(output_dir / ".hydra", ignore_errors=True)
     (output_dir / f"{job_name}.log").unlink(missing_ok=True)
     _rmdir_if_empty(output_dir)
+    top = output_dir
     if sweep_dir is not None and sweep_dir != output_dir and sweep_dir.is_dir():
         if [p.name for p in sweep_dir.iterdir()] == ["multirun.yaml"]:
             (sweep_dir / "multirun.yaml").unlink()
         _rmdir_if_empty(sweep_dir)
+        top = sweep_dir
+    log_dir = log_dir.resolve()
+    for parent in top.resolve().parents:
+        if parent != log_dir and log_dir not in parent.parents:
+            break
+        if not _rmdir_if_empty(parent):
+            break
 
 
-def _rmdir_if_empty(path: Path) -> None:
+def _rmdir_if_empty(path: Path) -> bool:
     try:
         path.rmdir()
+        return True
     except OSError:
-        pass
+        return False

@@ -31,6 +31,14 @@ METRIC_COLUMNS = {
     "seed": "seed",
 }
 
+FLOAT_FORMATS = {
+    "test_acc": ".4f",
+    "test_loss": ".4f",
+    "val_acc_best": ".4f",
+    "fit_s": ".1f",
+    "img_per_s": ".0f",
+}
+
 
 def parse_override(override: str) -> tuple[str, str]:
     key, _, value = override.partition("=")
@@ -72,7 +80,8 @@ def write_summary(sweep_dir: Path) -> str | None:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-    table = tabulate(rows, headers="keys", tablefmt="github", floatfmt=".4f")
+    formats = [FLOAT_FORMATS.get(column, "g") for column in rows[0]]
+    table = tabulate(rows, headers="keys", tablefmt="github", floatfmt=formats)
     shared = ", ".join(f"`{k}={v}`" for k, v in common.items()) or "none"
     (sweep_dir / "summary.md").write_text(
         f"# Sweep summary: {sweep_dir.name}\n\n{len(rows)} jobs. Overrides shared by all: {shared}.\n\n{table}\n"

@@ -51,7 +51,9 @@ def build(cfg: DictConfig) -> Job:
     datamodule.prepare_data()
     datamodule.setup("fit")
     # Shapes flow from the data to the network: no model yaml names a class count.
-    net = instantiate(cfg.model.net, num_classes=datamodule.num_classes, input_shape=datamodule.input_shape)
+    net = instantiate(
+        cfg.model.net, num_classes=datamodule.num_classes, input_shape=datamodule.input_shape
+    )
     model = instantiate(cfg.model, net=net)
     timer = TrainTimer()
     callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values()]
@@ -138,7 +140,11 @@ def main(cfg: DictConfig) -> float | None:
         job = build(cfg)
     except (ConfigError, InstantiationException, OmegaConfBaseException) as err:
         sweep_dir = Path(hc.sweep.dir) if hc.mode == RunMode.MULTIRUN else None
-        discard_job_dir(output_dir, sweep_dir, hc.job.name)
+        try:
+            log_dir = Path(cfg.paths.log_dir)
+        except OmegaConfBaseException:  # the paths config itself is what is broken
+            log_dir = output_dir.parent
+        discard_job_dir(output_dir, sweep_dir, hc.job.name, log_dir)
         raise SystemExit(f"auglab: error: {one_line(err)}") from None
     try:
         with ddp_children_rerun_this_job():

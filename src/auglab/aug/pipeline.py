@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 
 import albumentations as A
@@ -22,10 +23,17 @@ def build_augmentation(preset: Mapping | None) -> A.Compose | None:
         return None
     ops = []
     for i, spec in enumerate(transforms):
+        where = f"aug.transforms[{i}] ({spec.get('_target_', '?')})"
         try:
-            ops.append(instantiate(spec, _convert_="all"))
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                ops.append(instantiate(spec, _convert_="all"))
         except InstantiationException as err:
-            cause = err.__cause__ or err
-            detail = " ".join(str(cause).split())
-            raise ConfigError(f"aug.transforms[{i}] ({spec.get('_target_', '?')}) is invalid: {detail}") from None
+            detail = " ".join(str(err.__cause__ or err).split())
+            raise ConfigError(f"{where} is invalid: {detail}") from None
+        # albumentations only warns about unknown arguments; a typo in a preset
+        # would silently train without the intended augmentation.
+        for w in caught:
+            if "not valid for transform" in str(w.message):
+                raise ConfigError(f"{where}: {w.message}; check the spelling in conf/aug/")
     return A.Compose(ops)

@@ -14,7 +14,9 @@ class LeNet5(nn.Module):
     Outputs logits; the softmax of the reference lives in the cross-entropy loss.
     """
 
-    def __init__(self, num_classes: int = 10, input_shape: tuple[int, int, int] = (1, 32, 32)) -> None:
+    def __init__(
+        self, num_classes: int = 10, input_shape: tuple[int, int, int] = (1, 32, 32)
+    ) -> None:
         super().__init__()
         channels, height, width = input_shape
         if (height, width) != (32, 32):

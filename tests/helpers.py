@@ -1,0 +1,71 @@
+"""Helpers: a full-size MNIST in the real IDX .gz format, generated, never downloaded.
+
+Every training image carries its own index in its first three pixels, so tests
+can tell exactly which slice of the train file a datamodule selected.
+"""
+
+from __future__ import annotations
+
+import gzip
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+N_TRAIN, N_TEST = 60_000, 1_000
+
+
+def write_idx_images(path: Path, images: np.ndarray) -> None:
+    n, h, w = images.shape
+    with gzip.open(path, "wb", compresslevel=1) as f:
+        f.write(struct.pack(">IIII", 2051, n, h, w))
+        f.write(images.astype(np.uint8).tobytes())
+
+
+def write_idx_labels(path: Path, labels: np.ndarray) -> None:
+    with gzip.open(path, "wb", compresslevel=1) as f:
+        f.write(struct.pack(">II", 2049, len(labels)))
+        f.write(labels.astype(np.uint8).tobytes())
+
+
+def make_digits(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Learnable fake digits: a bright bar whose position is the class, plus its index."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 10, size=n)
+    images = np.zeros((n, 28, 28), dtype=np.uint8)
+    rows = 4 + 2 * labels
+    for offset in (0, 1):
+        images[np.arange(n), rows + offset, 6:22] = 255
+    index = np.arange(n)
+    images[:, 0, 0], images[:, 0, 1], images[:, 0, 2] = (
+        index % 256,
+        index // 256 % 256,
+        index // 65536,
+    )
+    return images, labels
+
+
+def decode_index(images: np.ndarray, pad: int = 2) -> np.ndarray:
+    """Invert ``make_digits``' index stamp (images N,H,W,C as stored by the datamodule)."""
+    px = images[:, pad, pad : pad + 3, 0].astype(np.int64)
+    return px[:, 0] + 256 * px[:, 1] + 65536 * px[:, 2]
+
+
+def train(*overrides: str, env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess:
+    """Run the real entry point, as a user would."""
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "train.py"), *overrides],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(
+            f"train.py failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
+        )
+    return proc

@@ -1,0 +1,152 @@
+"""The real entry point, run as a user runs it: files written, metrics, errors."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import train
+
+FAST = ["trainer.max_epochs=1", "data.eval_batch_size=2500"]
+
+
+def metrics(job_dir: Path) -> dict:
+    return json.loads((job_dir / "metrics.json").read_text())
+
+
+def test_fast_dev_run_trains_and_tests(run_env, tmp_path):
+    out = tmp_path / "run"
+    train("debug=fast_dev_run", "data.size=100", f"hydra.run.dir={out}", env=run_env)
+    m = metrics(out)
+    assert 0.0 <= m["test/acc"] <= 1.0
+    assert m["optimizer_steps"] == 1
+    assert (out / ".hydra" / "config.yaml").exists() and (out / "config.yaml").exists()
+
+
+def test_multirun_writes_summary_row_per_job(run_env, tmp_path):
+    sweep = tmp_path / "sweep"
+    proc = train(
+        "-m", "data.size=100,200", "aug=on,off", *FAST, f"hydra.sweep.dir={sweep}", env=run_env
+    )
+
+    jobs = sorted(p for p in sweep.iterdir() if p.is_dir())
+    assert [p.name for p in jobs] == ["0", "1", "2", "3"]
+    for job in jobs:
+        m = metrics(job)
+        assert {
+            "test/acc",
+            "test/loss",
+            "val/acc_best",
+            "epochs",
+            "fit_seconds",
+            "train_images_per_second",
+            "seed",
+            "overrides",
+        } <= m.keys()
+        assert m["epochs"] == 1 and m["train_images_per_second"] > 0
+        assert (job / "config.yaml").exists()
+        ckpts = {p.name for p in (job / "checkpoints").iterdir()}
+        assert "last.ckpt" in ckpts and any(n.startswith("best") for n in ckpts)
+        # W&B, offline: one run directory per job, inside the job dir.
+        assert len(list((job / "wandb").glob("offline-run-*"))) == 1
+
+    with (sweep / "summary.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 4
+    assert {(r["data.size"], r["aug"]) for r in rows} == {
+        ("100", "on"),
+        ("100", "off"),
+        ("200", "on"),
+        ("200", "off"),
+    }
+    assert [int(r["train_size"]) for r in rows] == [100, 100, 200, 200]
+    assert "test_acc" in (sweep / "summary.md").read_text()
+    assert "Sweep summary" in proc.stdout
+
+
+def test_same_seed_gives_the_same_metrics(run_env, tmp_path):
+    runs = []
+    for name, seed in [("a", 7), ("b", 7), ("c", 8)]:
+        out = tmp_path / name
+        train(
+            "data.size=300",
+            "aug=on",
+            "logger=csv",
+            f"seed={seed}",
+            *FAST,
+            f"hydra.run.dir={out}",
+            env=run_env,
+        )
+        runs.append(metrics(out))
+    keys = ["test/acc", "test/loss", "val/acc_best"]
+    assert [runs[0][k] for k in keys] == [runs[1][k] for k in keys]
+    assert runs[0]["test/loss"] != runs[2]["test/loss"]
+
+
+def test_every_logger_writes_its_files(run_env, tmp_path):
+    out = tmp_path / "run"
+    train("logger=many", "data.size=100", *FAST, f"hydra.run.dir={out}", env=run_env)
+    assert (out / "csv" / "metrics.csv").exists()
+    assert list((out / "tensorboard").glob("events.out.tfevents.*"))
+    assert list((out / "wandb").glob("offline-run-*"))
+
+
+def test_ddp_cpu_trains_in_two_processes(run_env, tmp_path):
+    out = tmp_path / "run"
+    train(
+        "trainer=ddp_cpu", "data.size=256", "logger=csv", *FAST, f"hydra.run.dir={out}", env=run_env
+    )
+    m = metrics(out)
+    assert m["train_images_seen"] == 256  # both ranks' halves counted once
+    assert (out / "train_ddp_process_1.log").exists()
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("data.size=-5", "data.size=-5 must be positive"),
+        ("data.size=abc", "data.size='abc' is not a whole number"),
+        ("data.size=2.5", "data.size=2.5 is not a whole number"),
+        ("data.size=60000", "data.size=60000 is larger than the 55000"),
+    ],
+)
+def test_bad_size_stops_before_training_and_leaves_no_run_dir(run_env, tmp_path, override, message):
+    logs = tmp_path / "logs"
+    proc = train(override, f"paths.log_dir={logs}", env=run_env, check=False)
+    assert proc.returncode != 0
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("auglab: error: ") and message in last
+    assert "Epoch" not in proc.stdout + proc.stderr
+    assert not logs.exists() or not any(logs.rglob("*"))
+
+
+def test_missing_data_names_the_folder_and_how_to_set_it(run_env, tmp_path):
+    empty = tmp_path / "nothing_here"
+    env = dict(run_env, AUGLAB_DATA_DIR=str(empty))
+    logs = tmp_path / "logs"
+    proc = train("data.download=false", f"paths.log_dir={logs}", env=env, check=False)
+    assert proc.returncode != 0
+    last = proc.stderr.strip().splitlines()[-1]
+    assert str(empty / "MNIST" / "raw") in last and "AUGLAB_DATA_DIR" in last
+    assert not logs.exists() or not any(logs.rglob("*"))
+
+
+def test_config_error_in_a_sweep_leaves_no_sweep_dir(run_env, tmp_path):
+    sweep = tmp_path / "sweep"
+    proc = train("-m", "data.size=0,-1", f"hydra.sweep.dir={sweep}", env=run_env, check=False)
+    assert proc.returncode != 0
+    assert "data.size=0 must be positive" in proc.stderr
+    assert not sweep.exists()
+
+
+def test_existing_files_in_a_reused_run_dir_survive_a_config_error(run_env, tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "notes.txt").write_text("keep me")
+    proc = train("data.size=0", f"hydra.run.dir={out}", env=run_env, check=False)
+    assert proc.returncode != 0
+    assert (out / "notes.txt").read_text() == "keep me"
+    assert not (out / ".hydra").exists()
