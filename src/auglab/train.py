@@ -29,6 +29,7 @@ from auglab.data import ImageDataModule
 from auglab.errors import ConfigError
 from auglab.outputs import discard_job_dir, write_metrics, write_resolved_config
 from auglab.resolvers import repo_root
+from auglab.runtime import skip_cuda_probe_without_gpu
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,7 @@ class Job:
 
 def build(cfg: DictConfig) -> Job:
     """Everything that can fail because of the config or the data, before any training."""
+    skip_cuda_probe_without_gpu()
     L.seed_everything(cfg.seed, workers=True)
     datamodule: ImageDataModule = instantiate(cfg.data, augment=build_augmentation(cfg.aug))
     datamodule.prepare_data()
