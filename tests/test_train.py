@@ -26,6 +26,16 @@ def test_fast_dev_run_trains_and_tests(run_env, tmp_path):
     assert (out / ".hydra" / "config.yaml").exists() and (out / "config.yaml").exists()
 
 
+@pytest.mark.parametrize(
+    ("debug", "extra", "steps"),
+    [("limit", [], 3 * 4), ("overfit", ["trainer.max_epochs=4"], 4 * 3)],
+)
+def test_debug_modes_run_their_short_schedules(run_env, tmp_path, debug, extra, steps):
+    out = tmp_path / "run"
+    train(f"debug={debug}", "data.size=256", "logger=csv", *extra, f"hydra.run.dir={out}", env=run_env)
+    assert metrics(out)["optimizer_steps"] == steps
+
+
 def test_multirun_writes_summary_row_per_job(run_env, tmp_path):
     sweep = tmp_path / "sweep"
     proc = train(
@@ -94,14 +104,23 @@ def test_every_logger_writes_its_files(run_env, tmp_path):
     assert list((out / "wandb").glob("offline-run-*"))
 
 
-def test_ddp_cpu_trains_in_two_processes(run_env, tmp_path):
-    out = tmp_path / "run"
+def test_ddp_cpu_sweep_trains_each_job_in_two_processes(run_env, tmp_path):
+    # Two DDP jobs in one sweep: the second must not inherit the first's process group.
+    sweep = tmp_path / "sweep"
     train(
-        "trainer=ddp_cpu", "data.size=256", "logger=csv", *FAST, f"hydra.run.dir={out}", env=run_env
+        "-m",
+        "trainer=ddp_cpu",
+        "data.size=256,128",
+        "logger=csv",
+        *FAST,
+        f"hydra.sweep.dir={sweep}",
+        env=run_env,
     )
-    m = metrics(out)
-    assert m["train_images_seen"] == 256  # both ranks' halves counted once
-    assert (out / "train_ddp_process_1.log").exists()
+    for job, size in [("0", 256), ("1", 128)]:
+        m = metrics(sweep / job)
+        assert m["train_images_seen"] == size  # both ranks' halves counted once
+        assert (sweep / job / "train_ddp_process_1.log").exists()
+    assert not (sweep / "0" / "0").exists()  # children did not start the sweep again
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import sys
 import time
 import warnings
 from dataclasses import dataclass
@@ -20,13 +19,14 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.errors import InstantiationException
 from hydra.types import RunMode
 from hydra.utils import instantiate
-from omegaconf import DictConfig, OmegaConf, read_write
+from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from auglab.aug import build_augmentation
 from auglab.callbacks import TrainTimer
 from auglab.data import ImageDataModule
 from auglab.errors import ConfigError
+from auglab.isolation import isolated_job
 from auglab.outputs import discard_job_dir, write_metrics, write_resolved_config
 from auglab.resolvers import repo_root
 from auglab.runtime import skip_cuda_probe_without_gpu
@@ -104,29 +104,6 @@ def run(cfg: DictConfig, job: Job, output_dir: Path) -> dict[str, Any]:
     return metrics
 
 
-@contextlib.contextmanager
-def ddp_children_rerun_this_job():
-    """Make Lightning's DDP launcher restart *this job*, not the whole sweep.
-
-    Lightning re-runs ``sys.argv`` plus ``hydra.run.dir=<run dir>`` in every
-    child process; in a multirun that would start the sweep again in each child.
-    """
-    hc = HydraConfig.get()
-    if hc.mode != RunMode.MULTIRUN:
-        yield
-        return
-    argv = sys.argv
-    sys.argv = [argv[0], *hc.overrides.task]
-    with read_write(hc.run):
-        previous, hc.run.dir = hc.run.dir, hc.runtime.output_dir
-    try:
-        yield
-    finally:
-        sys.argv = argv
-        with read_write(hc.run):
-            hc.run.dir = previous
-
-
 def one_line(err: BaseException) -> str:
     cause = err
     while cause.__cause__ is not None and not isinstance(cause, ConfigError):
@@ -148,19 +125,9 @@ def main(cfg: DictConfig) -> float | None:
             log_dir = output_dir.parent
         discard_job_dir(output_dir, sweep_dir, hc.job.name, log_dir)
         raise SystemExit(f"auglab: error: {one_line(err)}") from None
-    try:
-        with ddp_children_rerun_this_job():
-            metrics = run(cfg, job, output_dir)
-    finally:
-        _finish_wandb()
+    with isolated_job():
+        metrics = run(cfg, job, output_dir)
     return metrics["test/acc"]
-
-
-def _finish_wandb() -> None:
-    """One W&B run per job: close it so the next job of a sweep starts its own."""
-    wandb = sys.modules.get("wandb")
-    if wandb is not None and wandb.run is not None:
-        wandb.finish()
 
 
 def _relative(path: str | None, root: Path) -> str | None:
