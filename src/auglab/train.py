@@ -86,7 +86,9 @@ def run(cfg: DictConfig, job: Job, output_dir: Path) -> dict[str, Any]:
     metrics = {
         "test/acc": tested["test/acc"],
         "test/loss": tested["test/loss"],
-        "val/acc_best": float(model.val_acc_best.compute()) if job.timer.images else None,
+        "val/acc_best": float(model.val_acc_best.compute())
+        if model.val_acc_best.update_called
+        else None,
         "epochs": trainer.current_epoch,
         "optimizer_steps": trainer.global_step,
         "train_size": len(datamodule.train_set),
