@@ -1,0 +1,146 @@
+"""What every dataset shares: subset by size, validation split, augmentation, loaders.
+
+A concrete datamodule only says how to read its files (``read_split``) and,
+where a reference experiment fixes them, its validation split and subset slices.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Sequence
+from pathlib import Path
+
+import lightning as L
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+
+from auglab.data.dataset import ArrayDataset, collate_prebatched
+from auglab.data.subset import SUBSET_MODES, check_size, select_subset
+from auglab.errors import ConfigError
+
+
+class ImageDataModule(L.LightningDataModule):
+    """Base datamodule for small in-memory image classification datasets."""
+
+    #: Class names in label order; ``num_classes`` is their count.
+    class_names: Sequence[str] = ()
+    #: ``size -> (start, stop)`` slices of the training pool fixed by a reference experiment.
+    reference_slices: dict[int, tuple[int, int]] = {}
+
+    def __init__(
+        self,
+        data_dir: str | Path,
+        size: int | None = None,
+        subset: str = "reference",
+        batch_size: int = 64,
+        eval_batch_size: int = 1000,
+        num_workers: int = 0,
+        pin_memory: bool | None = None,
+        pad_to: int | None = None,
+        val_fraction: float = 0.2,
+        seed: int = 0,
+        augment=None,
+    ) -> None:
+        super().__init__()
+        self.data_dir = Path(data_dir)
+        self.size = check_size(size)
+        if subset not in SUBSET_MODES:
+            raise ConfigError(f"data.subset={subset!r} is unknown: use one of {', '.join(SUBSET_MODES)}")
+        self.subset = subset
+        self.batch_size = _positive_int("data.batch_size", batch_size)
+        self.eval_batch_size = _positive_int("data.eval_batch_size", eval_batch_size)
+        if isinstance(num_workers, bool) or not isinstance(num_workers, numbers.Integral) or num_workers < 0:
+            raise ConfigError(f"data.num_workers={num_workers!r} must be 0 or a positive integer")
+        self.num_workers = int(num_workers)
+        self.pin_memory = torch.cuda.is_available() if pin_memory is None else bool(pin_memory)
+        self.pad_to = pad_to
+        if not 0.0 < val_fraction < 1.0:
+            raise ConfigError(f"data.val_fraction={val_fraction} must be between 0 and 1, e.g. 0.2")
+        self.val_fraction = val_fraction
+        self.seed = seed
+        self.augment = augment
+        self.train_set: ArrayDataset | None = None
+        self.val_set: ArrayDataset | None = None
+        self.test_set: ArrayDataset | None = None
+
+    # ---- what a concrete dataset provides -------------------------------------------------
+    def read_split(self, split: str) -> tuple[np.ndarray, np.ndarray]:
+        """``uint8`` images (N, H, W, C) and int labels of ``split`` ("train" or "test")."""
+        raise NotImplementedError
+
+    def validation_split(self, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(training pool, validation) indices; default: seeded stratified ``val_fraction``."""
+        rng = np.random.default_rng(self.seed)
+        val = []
+        for c in np.unique(labels):
+            members = rng.permutation(np.flatnonzero(labels == c))
+            val.append(members[: round(len(members) * self.val_fraction)])
+        val_idx = np.sort(np.concatenate(val))
+        return np.setdiff1d(np.arange(len(labels)), val_idx), val_idx
+
+    # ---- shared behaviour -----------------------------------------------------------------
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    @property
+    def input_shape(self) -> tuple[int, int, int]:
+        """(C, H, W) of the images the network receives."""
+        if self.train_set is None:
+            raise RuntimeError("input_shape is known after setup('fit')")
+        _, h, w, c = self.train_set.images.shape
+        return (c, h, w)
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.train_set is None and stage in (None, "fit", "validate"):
+            images, labels = self.read_split("train")
+            images = self._pad(images)
+            pool, val = self.validation_split(labels)
+            chosen = pool[
+                select_subset(labels[pool], self.size, self.subset, self.seed, self.reference_slices)
+            ]
+            self.train_set = ArrayDataset(images[chosen], labels[chosen], transform=self.augment)
+            self.val_set = ArrayDataset(images[val], labels[val])
+        if self.test_set is None and stage in (None, "test", "predict"):
+            images, labels = self.read_split("test")
+            self.test_set = ArrayDataset(self._pad(images), labels)
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader(self.train_set, self.batch_size, shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader(self.val_set, self.eval_batch_size, shuffle=False)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader(self.test_set, self.eval_batch_size, shuffle=False)
+
+    def _loader(self, dataset: ArrayDataset | None, batch_size: int, shuffle: bool) -> DataLoader:
+        if dataset is None:
+            raise RuntimeError("call setup() before asking for a dataloader")
+        workers = self.num_workers if shuffle else 0  # evaluation sets need no augmentation
+        return DataLoader(
+            dataset,
+            batch_size=batch_size,
+            shuffle=shuffle,
+            num_workers=workers,
+            persistent_workers=workers > 0,
+            pin_memory=self.pin_memory,
+            collate_fn=collate_prebatched,
+        )
+
+    def _pad(self, images: np.ndarray) -> np.ndarray:
+        if self.pad_to is None:
+            return images
+        _, h, w, _ = images.shape
+        if self.pad_to < max(h, w):
+            raise ConfigError(f"data.pad_to={self.pad_to} is smaller than the {h}x{w} images: use data.pad_to=null or >= {max(h, w)}")
+        top, left = (self.pad_to - h) // 2, (self.pad_to - w) // 2
+        pads = ((0, 0), (top, self.pad_to - h - top), (left, self.pad_to - w - left), (0, 0))
+        return np.pad(images, pads)
+
+
+def _positive_int(name: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
+        raise ConfigError(f"{name}={value!r} must be a positive integer")
+    return int(value)

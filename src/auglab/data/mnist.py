@@ -1,0 +1,77 @@
+"""MNIST as E1 uses it: official file order, fixed tail validation, padded for LeNet-5."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from torchvision.datasets import MNIST
+from torchvision.datasets.utils import extract_archive
+
+from auglab.data.base import ImageDataModule
+from auglab.errors import ConfigError
+
+TRAIN_POOL = 55_000  # train[55000:60000] is E1's validation set
+
+
+class MNISTDataModule(ImageDataModule):
+    """MNIST read through ``torchvision.datasets.MNIST(root=data_dir, download=True)``."""
+
+    class_names = tuple(str(d) for d in range(10))
+    # E1 (REFERENCE.md): sizes 100 / 1000 / 10000 are these slices of the train set.
+    reference_slices = {100: (0, 100), 1000: (550, 1550), 10000: (6550, 16550)}
+
+    def __init__(self, data_dir: str | Path, download: bool = True, pad_to: int | None = 32, **kwargs) -> None:
+        super().__init__(data_dir, pad_to=pad_to, **kwargs)
+        self.download = download
+        if self.size is not None and self.size > TRAIN_POOL:
+            raise ConfigError(
+                f"data.size={self.size} is larger than the {TRAIN_POOL} MNIST training images "
+                f"(the last 5,000 are validation): use data.size<={TRAIN_POOL}, or data.size=null for all"
+            )
+
+    @property
+    def raw_dir(self) -> Path:
+        return self.data_dir / "MNIST" / "raw"
+
+    def prepare_data(self) -> None:
+        self._extract_local_archives()
+        try:
+            MNIST(root=str(self.data_dir), train=True, download=self.download)
+        except RuntimeError as err:
+            if self.download:
+                lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+                reason = f"and the download failed: {lines[-1] if lines else type(err).__name__}"
+            else:
+                reason = "and data.download=false"
+            raise ConfigError(
+                f"MNIST not found in {self.raw_dir} {reason}. Put train-images-idx3-ubyte.gz, "
+                "train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz "
+                "there, or set AUGLAB_DATA_DIR to the folder that holds MNIST/raw/"
+            ) from None
+
+    def read_split(self, split: str) -> tuple[np.ndarray, np.ndarray]:
+        ds = MNIST(root=str(self.data_dir), train=split == "train", download=False)
+        return ds.data.numpy()[..., None], ds.targets.numpy().astype(np.int64)
+
+    def validation_split(self, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if len(labels) <= TRAIN_POOL:
+            raise ConfigError(f"MNIST train file in {self.raw_dir} has {len(labels)} images; E1's split needs 60,000")
+        return np.arange(TRAIN_POOL), np.arange(TRAIN_POOL, len(labels))
+
+    def _extract_local_archives(self) -> None:
+        """Unpack .gz files already on disk, so torchvision never re-downloads them.
+
+        torchvision checks archives against the official MD5s and would otherwise try
+        the network for any other IDX files (a local copy, a test fixture).
+        """
+        for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
+            archive = self.raw_dir / f"{name}.gz"
+            if archive.exists() and not (self.raw_dir / name).exists():
+                try:
+                    extract_archive(str(archive), str(self.raw_dir))
+                except OSError as err:
+                    raise ConfigError(
+                        f"cannot unpack {archive} ({err.strerror}): copy the MNIST folder somewhere writable "
+                        "and set AUGLAB_DATA_DIR to it"
+                    ) from None

@@ -1,0 +1,76 @@
+"""Which training images a run sees: the size knob of every experiment."""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Mapping
+
+import numpy as np
+
+from auglab.errors import ConfigError
+
+SUBSET_MODES = ("reference", "stratified")
+
+
+def check_size(size: object) -> int | None:
+    """Refuse anything that is not a positive whole number (or null for "all")."""
+    if size is None:
+        return None
+    if isinstance(size, bool) or not isinstance(size, numbers.Integral):
+        raise ConfigError(
+            f"data.size={size!r} is not a whole number of images: "
+            "use a positive integer such as data.size=1000, or data.size=null for all"
+        )
+    if size <= 0:
+        raise ConfigError(
+            f"data.size={size} must be positive: use e.g. data.size=100, or data.size=null for all"
+        )
+    return int(size)
+
+
+def select_subset(
+    labels: np.ndarray,
+    size: int | None,
+    mode: str = "reference",
+    seed: int = 0,
+    reference_slices: Mapping[int, tuple[int, int]] | None = None,
+) -> np.ndarray:
+    """Indices into the training pool (``labels``) for a run of ``size`` images.
+
+    ``reference`` reproduces the published slices where a dataset defines them
+    (E1's [550:1550] for 1,000, ...) and otherwise takes the first ``size``
+    images in file order; ``stratified`` draws a seeded, class-balanced sample.
+    """
+    available = len(labels)
+    if size is None:
+        return np.arange(available)
+    if size > available:
+        raise ConfigError(
+            f"data.size={size} is larger than the {available} training images available: "
+            f"use data.size<={available}, or data.size=null for all of them"
+        )
+    if mode == "reference":
+        start, stop = (reference_slices or {}).get(size, (0, size))
+        return np.arange(start, stop)
+    if mode == "stratified":
+        return _stratified(labels, size, np.random.default_rng(seed))
+    raise ConfigError(f"data.subset={mode!r} is unknown: use one of {', '.join(SUBSET_MODES)}")
+
+
+def _stratified(labels: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
+    classes, counts = np.unique(labels, return_counts=True)
+    quota = np.full(len(classes), size // len(classes))
+    # The remainder goes to randomly chosen classes, so no class is always favoured.
+    quota[rng.permutation(len(classes))[: size % len(classes)]] += 1
+    short = quota > counts
+    if short.any():
+        raise ConfigError(
+            f"data.subset=stratified cannot draw {size} balanced images: class "
+            f"{classes[short][0]} has only {counts[short][0]}; use a smaller data.size "
+            "or data.subset=reference"
+        )
+    picked = [
+        rng.choice(np.flatnonzero(labels == c), size=q, replace=False)
+        for c, q in zip(classes, quota, strict=True)
+    ]
+    return np.sort(np.concatenate(picked))
