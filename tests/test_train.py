@@ -20,7 +20,7 @@ def metrics(job_dir: Path) -> dict:
 def test_fast_dev_run_trains_and_tests(run_env, tmp_path):
     out = tmp_path / "run"
     proc = train("debug=fast_dev_run", "data.size=100", f"hydra.run.dir={out}", env=run_env)
-    assert "Epoch 1/1" in proc.stderr  # the progress bar counts epochs
+    assert "Epoch 1/1" in proc.stdout  # the progress bar counts epochs
     m = metrics(out)
     assert 0.0 <= m["test/acc"] <= 1.0
     assert m["optimizer_steps"] == 1
