@@ -33,7 +33,9 @@ def test_fast_dev_run_trains_and_tests(run_env, tmp_path):
 )
 def test_debug_modes_run_their_short_schedules(run_env, tmp_path, debug, extra, steps):
     out = tmp_path / "run"
-    train(f"debug={debug}", "data.size=256", "logger=csv", *extra, f"hydra.run.dir={out}", env=run_env)
+    train(
+        f"debug={debug}", "data.size=256", "logger=csv", *extra, f"hydra.run.dir={out}", env=run_env
+    )
     assert metrics(out)["optimizer_steps"] == steps
 
 

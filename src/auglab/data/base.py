@@ -46,11 +46,17 @@ class ImageDataModule(L.LightningDataModule):
         self.data_dir = Path(data_dir)
         self.size = check_size(size)
         if subset not in SUBSET_MODES:
-            raise ConfigError(f"data.subset={subset!r} is unknown: use one of {', '.join(SUBSET_MODES)}")
+            raise ConfigError(
+                f"data.subset={subset!r} is unknown: use one of {', '.join(SUBSET_MODES)}"
+            )
         self.subset = subset
         self.batch_size = _positive_int("data.batch_size", batch_size)
         self.eval_batch_size = _positive_int("data.eval_batch_size", eval_batch_size)
-        if isinstance(num_workers, bool) or not isinstance(num_workers, numbers.Integral) or num_workers < 0:
+        if (
+            isinstance(num_workers, bool)
+            or not isinstance(num_workers, numbers.Integral)
+            or num_workers < 0
+        ):
             raise ConfigError(f"data.num_workers={num_workers!r} must be 0 or a positive integer")
         self.num_workers = int(num_workers)
         self.pin_memory = torch.cuda.is_available() if pin_memory is None else bool(pin_memory)
@@ -98,7 +104,9 @@ class ImageDataModule(L.LightningDataModule):
             images = self._pad(images)
             pool, val = self.validation_split(labels)
             chosen = pool[
-                select_subset(labels[pool], self.size, self.subset, self.seed, self.reference_slices)
+                select_subset(
+                    labels[pool], self.size, self.subset, self.seed, self.reference_slices
+                )
             ]
             self.train_set = ArrayDataset(images[chosen], labels[chosen], transform=self.augment)
             self.val_set = ArrayDataset(images[val], labels[val])
@@ -134,7 +142,9 @@ class ImageDataModule(L.LightningDataModule):
             return images
         _, h, w, _ = images.shape
         if self.pad_to < max(h, w):
-            raise ConfigError(f"data.pad_to={self.pad_to} is smaller than the {h}x{w} images: use data.pad_to=null or >= {max(h, w)}")
+            raise ConfigError(
+                f"data.pad_to={self.pad_to} is smaller than the {h}x{w} images: use data.pad_to=null or >= {max(h, w)}"
+            )
         top, left = (self.pad_to - h) // 2, (self.pad_to - w) // 2
         pads = ((0, 0), (top, self.pad_to - h - top), (left, self.pad_to - w - left), (0, 0))
         return np.pad(images, pads)

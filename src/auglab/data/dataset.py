@@ -24,7 +24,9 @@ class ArrayDataset(Dataset):
 
     def __init__(self, images: np.ndarray, labels: np.ndarray, transform=None) -> None:
         if images.ndim != 4 or images.dtype != np.uint8:
-            raise ValueError(f"expected uint8 images of shape (N, H, W, C), got {images.dtype} {images.shape}")
+            raise ValueError(
+                f"expected uint8 images of shape (N, H, W, C), got {images.dtype} {images.shape}"
+            )
         if len(images) != len(labels):
             raise ValueError(f"{len(images)} images but {len(labels)} labels")
         self.images = images
@@ -54,6 +56,8 @@ class ArrayDataset(Dataset):
         return x, self.labels[torch.from_numpy(idx)]
 
 
-def collate_prebatched(batch: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+def collate_prebatched(
+    batch: tuple[torch.Tensor, torch.Tensor],
+) -> tuple[torch.Tensor, torch.Tensor]:
     """DataLoader ``collate_fn`` for datasets whose ``__getitems__`` already stacks."""
     return batch

@@ -21,7 +21,9 @@ class MNISTDataModule(ImageDataModule):
     # E1 (REFERENCE.md): sizes 100 / 1000 / 10000 are these slices of the train set.
     reference_slices = {100: (0, 100), 1000: (550, 1550), 10000: (6550, 16550)}
 
-    def __init__(self, data_dir: str | Path, download: bool = True, pad_to: int | None = 32, **kwargs) -> None:
+    def __init__(
+        self, data_dir: str | Path, download: bool = True, pad_to: int | None = 32, **kwargs
+    ) -> None:
         super().__init__(data_dir, pad_to=pad_to, **kwargs)
         self.download = download
         if self.size is not None and self.size > TRAIN_POOL:
@@ -56,7 +58,9 @@ class MNISTDataModule(ImageDataModule):
 
     def validation_split(self, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if len(labels) <= TRAIN_POOL:
-            raise ConfigError(f"MNIST train file in {self.raw_dir} has {len(labels)} images; E1's split needs 60,000")
+            raise ConfigError(
+                f"MNIST train file in {self.raw_dir} has {len(labels)} images; E1's split needs 60,000"
+            )
         return np.arange(TRAIN_POOL), np.arange(TRAIN_POOL, len(labels))
 
     def _extract_local_archives(self) -> None:
@@ -65,7 +69,12 @@ class MNISTDataModule(ImageDataModule):
         torchvision checks archives against the official MD5s and would otherwise try
         the network for any other IDX files (a local copy, a test fixture).
         """
-        for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
+        for name in (
+            "train-images-idx3-ubyte",
+            "train-labels-idx1-ubyte",
+            "t10k-images-idx3-ubyte",
+            "t10k-labels-idx1-ubyte",
+        ):
             archive = self.raw_dir / f"{name}.gz"
             if archive.exists() and not (self.raw_dir / name).exists():
                 try:
