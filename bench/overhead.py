@@ -74,6 +74,43 @@ def lightning_epochs(images, labels, epochs: int, out: Path) -> list[float]:
     return timer.epoch_seconds[1:]  # the first epoch warms up
 
 
+class BareModule(L.LightningModule):
+    """Lightning's floor: forward, loss and Adam, no metrics, no logging, no callbacks."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.net = LeNet5().to(memory_format=torch.channels_last)
+        self.loss_fn = nn.CrossEntropyLoss()
+
+    def training_step(self, batch, batch_idx):
+        x, y = batch
+        return self.loss_fn(self.net(x.contiguous(memory_format=torch.channels_last)), y)
+
+    def configure_optimizers(self):
+        return torch.optim.Adam(self.parameters(), lr=1e-3, eps=1e-7)
+
+
+def bare_lightning_epochs(images, labels, epochs: int, out: Path) -> list[float]:
+    L.seed_everything(0, verbose=False)
+    dm = TensorDataModule(images, labels, batch_size=64, pad_to=32)
+    timer = TrainTimer()
+    trainer = L.Trainer(
+        max_epochs=epochs + 1,
+        accelerator="cpu",
+        devices=1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        limit_val_batches=0,
+        num_sanity_val_steps=0,
+        callbacks=[timer],
+        default_root_dir=out,
+    )
+    trainer.fit(BareModule(), datamodule=dm)
+    return timer.epoch_seconds[1:]
+
+
 def plain_epochs(images, labels, epochs: int, channels_last: bool = True) -> list[float]:
     torch.manual_seed(0)
     # As a notebook would build it: (N, 1, 32, 32) floats in [0, 1].
@@ -130,14 +167,19 @@ def main() -> None:
                     times = lightning_epochs(images, labels, args.epochs, Path(tmp) / str(r))
                 (plain if name == "plain" else lit).extend(times)
                 print(f"repeat {r} {name:9s} epoch s: " + " ".join(f"{t:.3f}" for t in times))
-    naive_s = statistics.median(plain_epochs(images, labels, args.epochs, channels_last=False))
+        bare = bare_lightning_epochs(images, labels, args.epochs, Path(tmp) / "bare")
+    naive = plain_epochs(images, labels, args.epochs, channels_last=False)
     lit_s, plain_s = statistics.median(lit), statistics.median(plain)
-    print(
-        f"notebook-style loop (default memory format) median epoch: {naive_s:.3f} s "
-        f"({args.images / naive_s:,.0f} img/s)"
-    )
-    print(f"plain     median epoch: {plain_s:.3f} s ({args.images / plain_s:,.0f} img/s)")
-    print(f"lightning median epoch: {lit_s:.3f} s ({args.images / lit_s:,.0f} img/s)")
+    for name, times in [
+        ("notebook-style loop (default memory format)", naive),
+        ("bare Lightning (no metrics, logging, callbacks)", bare),
+        ("plain loop", plain),
+        ("auglab (ImageClassifier + default callbacks)", lit),
+    ]:
+        t = statistics.median(times)
+        print(
+            f"{name:48s} median epoch {t:.3f} s ({args.images / t:,.0f} img/s, x{t / plain_s:.2f})"
+        )
     print(f"lightning/plain epoch-time ratio: {lit_s / plain_s:.2f}")
 
 
