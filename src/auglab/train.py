@@ -35,6 +35,10 @@ log = logging.getLogger(__name__)
 
 # Lightning 2.6 on torch 2.14 warns about its own pytree use on every run; nothing for users to act on.
 warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
+# ...and advertises a cloud logger at every Trainer start.
+logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(
+    lambda record: not str(record.msg).startswith("💡 Tip")
+)
 
 
 @dataclass
