@@ -63,8 +63,13 @@ def test_multirun_writes_summary_row_per_job(run_env, tmp_path):
         assert (job / "config.yaml").exists()
         ckpts = {p.name for p in (job / "checkpoints").iterdir()}
         assert "last.ckpt" in ckpts and any(n.startswith("best") for n in ckpts)
-        # W&B, offline: one run directory per job, inside the job dir.
-        assert len(list((job / "wandb").glob("offline-run-*"))) == 1
+        # W&B, offline: one run directory per job, inside the job dir, named after the
+        # job's overrides, grouped by the sweep, carrying the full config.
+        (run,) = (job / "wandb").glob("offline-run-*/run-*.wandb")
+        record = run.read_bytes()
+        name = ",".join(sorted(o for o in m["overrides"] if not o.startswith("hydra.")))
+        assert name.encode() in record
+        assert b"MNISTDataModule" in record
 
     with (sweep / "summary.csv").open() as f:
         rows = list(csv.DictReader(f))
