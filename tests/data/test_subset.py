@@ -41,3 +41,4 @@ def test_unknown_mode_is_refused():
 def test_check_size_accepts_null_and_positive_ints():
     assert check_size(None) is None
     assert check_size(np.int64(7)) == 7
+    assert check_size(1e4) == 10_000 and isinstance(check_size(1e4), int)

@@ -16,6 +16,8 @@ def check_size(size: object) -> int | None:
     """Refuse anything that is not a positive whole number (or null for "all")."""
     if size is None:
         return None
+    if isinstance(size, float) and size.is_integer():
+        size = int(size)  # `data.size=1e4` reaches us as 10000.0
     if isinstance(size, bool) or not isinstance(size, numbers.Integral):
         raise ConfigError(
             f"data.size={size!r} is not a whole number of images: "
