@@ -9,6 +9,7 @@ from __future__ import annotations
 import numbers
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import lightning as L
 import numpy as np
@@ -18,6 +19,9 @@ from torch.utils.data import DataLoader
 from auglab.data.dataset import ArrayDataset, collate_prebatched
 from auglab.data.subset import SUBSET_MODES, check_size, select_subset
 from auglab.errors import ConfigError
+
+if TYPE_CHECKING:
+    import albumentations as A
 
 
 class ImageDataModule(L.LightningDataModule):
@@ -40,7 +44,7 @@ class ImageDataModule(L.LightningDataModule):
         pad_to: int | None = None,
         val_fraction: float = 0.2,
         seed: int = 0,
-        augment=None,
+        augment: A.Compose | None = None,
     ) -> None:
         super().__init__()
         self.data_dir = Path(data_dir)

@@ -8,10 +8,14 @@ path, which on a 2-core machine costs more than LeNet-5's forward pass.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from torch.utils.data import Dataset
+
+if TYPE_CHECKING:
+    import albumentations as A
 
 
 class ArrayDataset(Dataset):
@@ -22,7 +26,9 @@ class ArrayDataset(Dataset):
     global seed with any number of DataLoader workers.
     """
 
-    def __init__(self, images: np.ndarray, labels: np.ndarray, transform=None) -> None:
+    def __init__(
+        self, images: np.ndarray, labels: np.ndarray, transform: A.Compose | None = None
+    ) -> None:
         if images.ndim != 4 or images.dtype != np.uint8:
             raise ValueError(
                 f"expected uint8 images of shape (N, H, W, C), got {images.dtype} {images.shape}"

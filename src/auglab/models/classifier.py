@@ -54,7 +54,9 @@ class ImageClassifier(L.LightningModule):
         else:
             super().__setattr__(name, value)
 
-    def _shared_step(self, batch: tuple[Tensor, Tensor], acc, mean_loss) -> Tensor:
+    def _shared_step(
+        self, batch: tuple[Tensor, Tensor], acc: MulticlassAccuracy, mean_loss: MeanMetric
+    ) -> Tensor:
         x, y = batch
         logits = self(x)
         loss = self.criterion(logits, y)
