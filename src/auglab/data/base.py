@@ -17,7 +17,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from auglab.data.dataset import ArrayDataset, collate_prebatched
-from auglab.data.subset import SUBSET_MODES, check_size, select_subset
+from auglab.data.subset import check_size, check_subset_mode, select_subset
 from auglab.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -49,20 +49,10 @@ class ImageDataModule(L.LightningDataModule):
         super().__init__()
         self.data_dir = Path(data_dir)
         self.size = check_size(size)
-        if subset not in SUBSET_MODES:
-            raise ConfigError(
-                f"data.subset={subset!r} is unknown: use one of {', '.join(SUBSET_MODES)}"
-            )
-        self.subset = subset
-        self.batch_size = _positive_int("data.batch_size", batch_size)
-        self.eval_batch_size = _positive_int("data.eval_batch_size", eval_batch_size)
-        if (
-            isinstance(num_workers, bool)
-            or not isinstance(num_workers, numbers.Integral)
-            or num_workers < 0
-        ):
-            raise ConfigError(f"data.num_workers={num_workers!r} must be 0 or a positive integer")
-        self.num_workers = int(num_workers)
+        self.subset = check_subset_mode(subset)
+        self.batch_size = _int_at_least("data.batch_size", batch_size, 1)
+        self.eval_batch_size = _int_at_least("data.eval_batch_size", eval_batch_size, 1)
+        self.num_workers = _int_at_least("data.num_workers", num_workers, 0)
         self.pin_memory = torch.cuda.is_available() if pin_memory is None else bool(pin_memory)
         self.pad_to = pad_to
         if not 0.0 < val_fraction < 1.0:
@@ -154,7 +144,7 @@ class ImageDataModule(L.LightningDataModule):
         return np.pad(images, pads)
 
 
-def _positive_int(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
-        raise ConfigError(f"{name}={value!r} must be a positive integer")
+def _int_at_least(name: str, value: object, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ConfigError(f"{name}={value!r} must be a whole number >= {minimum}")
     return int(value)

@@ -22,8 +22,8 @@ class ArrayDataset(Dataset):
     """``uint8`` images (N, H, W, C) and integer labels, optionally augmented.
 
     ``transform`` is an albumentations pipeline applied per image; it is
-    reseeded from torch's RNG for every batch, so runs are reproducible from the
-    global seed with any number of DataLoader workers.
+    reseeded from torch's RNG for every batch, so a run is reproducible from the
+    global seed for a given number of DataLoader workers.
     """
 
     def __init__(

@@ -30,6 +30,12 @@ def check_size(size: object) -> int | None:
     return int(size)
 
 
+def check_subset_mode(mode: str) -> str:
+    if mode not in SUBSET_MODES:
+        raise ConfigError(f"data.subset={mode!r} is unknown: use one of {', '.join(SUBSET_MODES)}")
+    return mode
+
+
 def select_subset(
     labels: np.ndarray,
     size: int | None,
@@ -51,12 +57,10 @@ def select_subset(
             f"data.size={size} is larger than the {available} training images available: "
             f"use data.size<={available}, or data.size=null for all of them"
         )
-    if mode == "reference":
-        start, stop = (reference_slices or {}).get(size, (0, size))
-        return np.arange(start, stop)
-    if mode == "stratified":
+    if check_subset_mode(mode) == "stratified":
         return _stratified(labels, size, np.random.default_rng(seed))
-    raise ConfigError(f"data.subset={mode!r} is unknown: use one of {', '.join(SUBSET_MODES)}")
+    start, stop = (reference_slices or {}).get(size, (0, size))
+    return np.arange(start, stop)
 
 
 def _stratified(labels: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
