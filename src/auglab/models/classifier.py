@@ -56,13 +56,15 @@ class ImageClassifier(L.LightningModule):
 
     def _shared_step(
         self, batch: tuple[Tensor, Tensor], acc: MulticlassAccuracy, mean_loss: MeanMetric
-    ) -> Tensor:
+    ) -> tuple[Tensor, Tensor]:
+        """(loss, predicted classes) of one evaluation batch; updates the metrics."""
         x, y = batch
         logits = self(x)
         loss = self.criterion(logits, y)
-        acc.update(logits.detach().argmax(dim=1), y)
+        preds = logits.detach().argmax(dim=1)
+        acc.update(preds, y)
         mean_loss.update(loss.detach(), weight=len(y))
-        return loss
+        return loss, preds
 
     def on_train_start(self) -> None:
         self.val_acc_best.reset()  # drop the sanity-check pass
@@ -107,8 +109,9 @@ class ImageClassifier(L.LightningModule):
         self.val_acc.reset()
         self.val_loss.reset()
 
-    def test_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
-        self._shared_step(batch, self.test_acc, self.test_loss)
+    def test_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
+        """Returns the predicted classes: callbacks draw the confusion matrix from them."""
+        return self._shared_step(batch, self.test_acc, self.test_loss)[1]
 
     def on_test_epoch_end(self) -> None:
         self.log("test/loss", self.test_loss.compute(), sync_dist=True)
