@@ -16,6 +16,11 @@ def test_reference_slices_win_over_first_n():
     assert idx.tolist() == list(range(40, 50))
 
 
+def test_first_ignores_reference_slices():
+    idx = select_subset(LABELS, 10, "first", reference_slices={10: (40, 50)})
+    assert idx.tolist() == list(range(10))
+
+
 def test_stratified_remainder_spreads_over_classes():
     idx = select_subset(LABELS, 10, "stratified", seed=0)
     counts = np.bincount(LABELS[idx], minlength=4)

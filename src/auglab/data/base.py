@@ -1,5 +1,8 @@
 """What every dataset shares: subset by size, validation split, augmentation, loaders.
 
+Also the two knobs that separate "more data" from "more training": offline
+expansion to ``synthetic_size`` augmented images, and ``samples_per_epoch``.
+
 A concrete datamodule only says how to read its files (``read_split``) and,
 where a reference experiment fixes them, its validation split and subset slices.
 """
@@ -14,10 +17,11 @@ from typing import TYPE_CHECKING
 import lightning as L
 import numpy as np
 import torch
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, RandomSampler
 
 from auglab.data.dataset import ArrayDataset, collate_prebatched
 from auglab.data.subset import check_size, check_subset_mode, select_subset
+from auglab.data.synthetic import expand
 from auglab.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -45,6 +49,9 @@ class ImageDataModule(L.LightningDataModule):
         val_fraction: float = 0.2,
         seed: int = 0,
         augment: A.Compose | None = None,
+        synthetic_size: int | None = None,
+        synthetic_dir: str | Path | None = None,
+        samples_per_epoch: int | None = None,
     ) -> None:
         super().__init__()
         self.data_dir = Path(data_dir)
@@ -60,6 +67,16 @@ class ImageDataModule(L.LightningDataModule):
         self.val_fraction = val_fraction
         self.seed = seed
         self.augment = augment
+        self.synthetic_size = _optional_count("data.synthetic_size", synthetic_size)
+        if self.synthetic_size is not None and augment is None:
+            raise ConfigError(
+                "data.synthetic_size needs an augmentation to draw the images with: "
+                "add aug=on (or another preset), or set data.synthetic_size=null"
+            )
+        self.synthetic_dir = None if synthetic_dir is None else Path(synthetic_dir)
+        self.samples_per_epoch = _optional_count("data.samples_per_epoch", samples_per_epoch)
+        #: Real images the training set comes from (before any synthetic expansion).
+        self.source_size: int | None = None
         self.train_set: ArrayDataset | None = None
         self.val_set: ArrayDataset | None = None
         self.test_set: ArrayDataset | None = None
@@ -103,13 +120,28 @@ class ImageDataModule(L.LightningDataModule):
                 )
             ]
             self.train_set = ArrayDataset(images[chosen], labels[chosen], transform=self.augment)
+            self.source_size = len(chosen)
+            if self.synthetic_size is not None:
+                # Trained on without online augmentation, as E1's synthetic run.
+                self.train_set = ArrayDataset(
+                    *expand(self.train_set, self.synthetic_size, self.seed, self.synthetic_dir)
+                )
             self.val_set = ArrayDataset(images[val], labels[val])
         if self.test_set is None and stage in (None, "test", "predict"):
             images, labels = self.read_split("test")
             self.test_set = ArrayDataset(self._pad(images), labels)
 
     def train_dataloader(self) -> DataLoader:
-        return self._loader(self.train_set, self.batch_size, shuffle=True)
+        if self.samples_per_epoch is None or self.train_set is None:
+            return self._loader(self.train_set, self.batch_size, shuffle=True)
+        # A fixed number of draws per epoch, so every data.size takes the same optimiser
+        # steps; with replacement only when the set is smaller than an epoch.
+        sampler = RandomSampler(
+            self.train_set,
+            replacement=len(self.train_set) < self.samples_per_epoch,
+            num_samples=self.samples_per_epoch,
+        )
+        return self._loader(self.train_set, self.batch_size, shuffle=True, sampler=sampler)
 
     def val_dataloader(self) -> DataLoader:
         return self._loader(self.val_set, self.eval_batch_size, shuffle=False)
@@ -117,14 +149,21 @@ class ImageDataModule(L.LightningDataModule):
     def test_dataloader(self) -> DataLoader:
         return self._loader(self.test_set, self.eval_batch_size, shuffle=False)
 
-    def _loader(self, dataset: ArrayDataset | None, batch_size: int, shuffle: bool) -> DataLoader:
+    def _loader(
+        self,
+        dataset: ArrayDataset | None,
+        batch_size: int,
+        shuffle: bool,
+        sampler: RandomSampler | None = None,
+    ) -> DataLoader:
         if dataset is None:
             raise RuntimeError("call setup() before asking for a dataloader")
         workers = self.num_workers if shuffle else 0  # evaluation sets need no augmentation
         return DataLoader(
             dataset,
             batch_size=batch_size,
-            shuffle=shuffle,
+            shuffle=shuffle if sampler is None else None,
+            sampler=sampler,
             num_workers=workers,
             persistent_workers=workers > 0,
             pin_memory=self.pin_memory,
@@ -142,6 +181,14 @@ class ImageDataModule(L.LightningDataModule):
         top, left = (self.pad_to - h) // 2, (self.pad_to - w) // 2
         pads = ((0, 0), (top, self.pad_to - h - top), (left, self.pad_to - w - left), (0, 0))
         return np.pad(images, pads)
+
+
+def _optional_count(name: str, value: object) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # `1e4` on the command line
+    return _int_at_least(name, value, 1)
 
 
 def _int_at_least(name: str, value: object, minimum: int) -> int:

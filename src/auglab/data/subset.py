@@ -9,7 +9,7 @@ import numpy as np
 
 from auglab.errors import ConfigError
 
-SUBSET_MODES = ("reference", "stratified")
+SUBSET_MODES = ("reference", "first", "stratified")
 
 
 def check_size(size: object) -> int | None:
@@ -47,7 +47,8 @@ def select_subset(
 
     ``reference`` reproduces the published slices where a dataset defines them
     (E1's [550:1550] for 1,000, ...) and otherwise takes the first ``size``
-    images in file order; ``stratified`` draws a seeded, class-balanced sample.
+    images in file order; ``first`` always takes the first ``size`` (what E1's
+    synthetic-set loop really read); ``stratified`` draws a seeded, class-balanced sample.
     """
     available = len(labels)
     if size is None:
@@ -59,7 +60,8 @@ def select_subset(
         )
     if check_subset_mode(mode) == "stratified":
         return _stratified(labels, size, np.random.default_rng(seed))
-    start, stop = (reference_slices or {}).get(size, (0, size))
+    slices = reference_slices if mode == "reference" else None
+    start, stop = (slices or {}).get(size, (0, size))
     return np.arange(start, stop)
 
 
