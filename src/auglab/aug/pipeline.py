@@ -1,4 +1,4 @@
-"""Build the albumentations pipeline a preset describes."""
+"""Build the albumentations pipeline a preset describes, at the preset's strength."""
 
 from __future__ import annotations
 
@@ -9,17 +9,22 @@ import albumentations as A
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 
+from auglab.aug.strength import check_strength, scale_transform
 from auglab.errors import ConfigError
 
 
 def build_augmentation(preset: Mapping | None) -> A.Compose | None:
-    """An ``A.Compose`` of the preset's ``transforms`` list, or ``None`` for no augmentation.
+    """An ``A.Compose`` of the preset's ``transforms`` scaled by its ``strength``, or ``None``.
 
-    Only training batches are augmented: the datamodule hands this pipeline to its
-    training set alone.
+    ``None`` means no augmentation: an empty list or ``strength: 0``. The yaml stays
+    the single source of truth; ``ArrayDataset`` runs the returned pipeline as one
+    batched warp when it can, per image through albumentations otherwise. Only
+    training batches are augmented: the datamodule hands this to its training set alone.
     """
-    transforms: Sequence = (preset or {}).get("transforms") or []
-    if not transforms:
+    preset = preset or {}
+    strength = check_strength(preset.get("strength", 1.0))
+    transforms: Sequence = preset.get("transforms") or []
+    if not transforms or strength == 0.0:
         return None
     ops = []
     for i, spec in enumerate(transforms):
@@ -27,7 +32,7 @@ def build_augmentation(preset: Mapping | None) -> A.Compose | None:
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
-                ops.append(instantiate(spec, _convert_="all"))
+                op = instantiate(spec, _convert_="all")
         except InstantiationException as err:
             detail = " ".join(str(err.__cause__ or err).split())
             raise ConfigError(f"{where} is invalid: {detail}") from None
@@ -36,4 +41,6 @@ def build_augmentation(preset: Mapping | None) -> A.Compose | None:
         for w in caught:
             if "not valid for transform" in str(w.message):
                 raise ConfigError(f"{where}: {w.message}; check the spelling in conf/aug/")
+        scale_transform(op, strength, where)
+        ops.append(op)
     return A.Compose(ops)
