@@ -115,3 +115,16 @@ def _e1_preset() -> dict:
     from tests.helpers import REPO
 
     return OmegaConf.load(REPO / "conf" / "aug" / "on.yaml")
+
+
+def test_val_from_test_trains_on_all_60000_and_validates_on_the_test_set(mnist_root):
+    dm = loaded(mnist_root, val_from_test=True)
+    assert len(dm.train_set) == 60_000
+    assert np.array_equal(decode_index(dm.train_set.images), np.arange(60_000))
+    assert dm.val_set is dm.test_set and len(dm.val_set) == N_TEST
+
+
+def test_val_from_test_allows_sizes_up_to_60000(mnist_root):
+    assert len(loaded(mnist_root, size=58_000, val_from_test=True).train_set) == 58_000
+    with pytest.raises(ConfigError, match="data.size<=60000"):
+        MNISTDataModule(data_dir=mnist_root, size=60_001, val_from_test=True)

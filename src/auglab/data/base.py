@@ -47,6 +47,7 @@ class ImageDataModule(L.LightningDataModule):
         pin_memory: bool | None = None,
         pad_to: int | None = None,
         val_fraction: float = 0.2,
+        val_from_test: bool = False,
         seed: int = 0,
         augment: A.Compose | None = None,
         synthetic_size: int | None = None,
@@ -65,6 +66,7 @@ class ImageDataModule(L.LightningDataModule):
         if not 0.0 < val_fraction < 1.0:
             raise ConfigError(f"data.val_fraction={val_fraction} must be between 0 and 1, e.g. 0.2")
         self.val_fraction = val_fraction
+        self.val_from_test = bool(val_from_test)
         self.seed = seed
         self.augment = augment
         self.synthetic_size = _optional_count("data.synthetic_size", synthetic_size)
@@ -113,7 +115,10 @@ class ImageDataModule(L.LightningDataModule):
         if self.train_set is None and stage in (None, "fit", "validate"):
             images, labels = self.read_split("train")
             images = self._pad(images)
-            pool, val = self.validation_split(labels)
+            if self.val_from_test:  # E4: all training images train; the test set validates
+                pool, val = np.arange(len(labels)), None
+            else:
+                pool, val = self.validation_split(labels)
             chosen = pool[
                 select_subset(
                     labels[pool], self.size, self.subset, self.seed, self.reference_slices
@@ -126,7 +131,11 @@ class ImageDataModule(L.LightningDataModule):
                 self.train_set = ArrayDataset(
                     *expand(self.train_set, self.synthetic_size, self.seed, self.synthetic_dir)
                 )
-            self.val_set = ArrayDataset(images[val], labels[val])
+            if val is None:
+                self.setup("test")
+                self.val_set = self.test_set
+            else:
+                self.val_set = ArrayDataset(images[val], labels[val])
         if self.test_set is None and stage in (None, "test", "predict"):
             images, labels = self.read_split("test")
             self.test_set = ArrayDataset(self._pad(images), labels)

@@ -26,10 +26,12 @@ class MNISTDataModule(ImageDataModule):
     ) -> None:
         super().__init__(data_dir, pad_to=pad_to, **kwargs)
         self.download = download
-        if self.size is not None and self.size > TRAIN_POOL:
+        pool = 60_000 if self.val_from_test else TRAIN_POOL
+        if self.size is not None and self.size > pool:
             raise ConfigError(
-                f"data.size={self.size} is larger than the {TRAIN_POOL} MNIST training images "
-                f"(the last 5,000 are validation): use data.size<={TRAIN_POOL}, or data.size=null for all"
+                f"data.size={self.size} is larger than the {pool} MNIST training images "
+                f"(the last 5,000 validate unless data.val_from_test=true): use data.size<={pool}, "
+                "or data.size=null for all"
             )
 
     @property
