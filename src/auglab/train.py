@@ -81,10 +81,15 @@ def run(cfg: DictConfig, job: Job, output_dir: Path) -> dict[str, Any]:
 
     ckpt = trainer.checkpoint_callback
     best = ckpt.best_model_path if ckpt is not None and ckpt.best_model_path else None
-    if best is None:
+    tested_ckpt = best
+    if getattr(datamodule, "val_from_test", False):
+        # The "best" epoch was chosen on the test set itself: testing it would flatter.
+        log.info("data.val_from_test=true: testing the final weights, not the best epoch")
+        tested_ckpt = None
+    elif best is None:
         log.warning("No best checkpoint was saved: testing the weights at the end of training")
     last = getattr(ckpt, "last_model_path", None)  # read before test() restores callback state
-    tested = trainer.test(model, datamodule=datamodule, ckpt_path=best, weights_only=False)[0]
+    tested = trainer.test(model, datamodule=datamodule, ckpt_path=tested_ckpt, weights_only=False)[0]
 
     hc = HydraConfig.get()
     metrics = {
@@ -107,6 +112,7 @@ def run(cfg: DictConfig, job: Job, output_dir: Path) -> dict[str, Any]:
         "seed": cfg.seed,
         "overrides": list(hc.overrides.task),
         "job_num": hc.job.num if hc.mode == RunMode.MULTIRUN else None,
+        "tested_checkpoint": _relative(tested_ckpt, output_dir) or "final weights",
         "best_checkpoint": _relative(best, output_dir),
         "last_checkpoint": _relative(last, output_dir),
     }
