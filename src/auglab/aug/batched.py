@@ -46,33 +46,62 @@ class AffineStep:
     translate_y: Range
     translate_in_percent: bool  # else whole pixels, drawn as integers
 
-    def sample(self, n: int, height: int, width: int) -> torch.Tensor:
-        """(n, 3, 3) float64 matrices mapping source pixel (x, y, 1) to output pixel."""
-        angle = torch.deg2rad(_uniform(n, self.rotate))
-        shear_x = torch.deg2rad(-_uniform(n, self.shear_x))
-        shear_y = torch.deg2rad(-_uniform(n, self.shear_y))
+    def draw(self, n: int, height: int, width: int) -> dict[str, torch.Tensor]:
+        """n draws of each parameter, from the ranges as written (albumentations' sampling)."""
         scale_x = _uniform(n, self.scale_x)
-        scale_y = scale_x if self.keep_ratio else _uniform(n, self.scale_y)
-        if self.translate_in_percent:
+        if self.translate_in_percent:  # albumentations: int(fraction * size)
             tx = torch.trunc(_uniform(n, self.translate_x) * width)
             ty = torch.trunc(_uniform(n, self.translate_y) * height)
         else:
-            tx = _randint(n, self.translate_x)
-            ty = _randint(n, self.translate_y)
-        cos, sin = torch.cos(angle), torch.sin(angle)
-        tan_x, tan_y = torch.tan(shear_x), torch.tan(shear_y)
-        # Shear @ Rotation @ Scale, written out.
-        a = (cos + tan_x * -sin) * scale_x
-        b = (sin + tan_x * cos) * scale_y
-        c = (tan_y * cos - sin) * scale_x
-        d = (tan_y * sin + cos) * scale_y
-        cx, cy = width / 2 - 0.5, height / 2 - 0.5
-        m = _eye(n)
-        m[:, 0, 0], m[:, 0, 1], m[:, 0, 2] = a, b, cx + tx - a * cx - b * cy
-        m[:, 1, 0], m[:, 1, 1], m[:, 1, 2] = c, d, cy + ty - c * cx - d * cy
-        skip = torch.rand(n, dtype=torch.float64) >= self.p
-        m[skip] = _eye(int(skip.sum()))
+            tx, ty = _randint(n, self.translate_x), _randint(n, self.translate_y)
+        return {
+            "rotate": _uniform(n, self.rotate),
+            "shear_x": _uniform(n, self.shear_x),
+            "shear_y": _uniform(n, self.shear_y),
+            "scale_x": scale_x,
+            "scale_y": scale_x if self.keep_ratio else _uniform(n, self.scale_y),
+            "translate_x": tx,
+            "translate_y": ty,
+            "applied": torch.rand(n, dtype=torch.float64) < self.p,
+        }
+
+    def sample(self, n: int, height: int, width: int) -> torch.Tensor:
+        """(n, 3, 3) float64 matrices mapping source pixel (x, y, 1) to output pixel."""
+        d = self.draw(n, height, width)
+        m = affine_matrix(**{k: v for k, v in d.items() if k != "applied"}, size=(height, width))
+        m[~d["applied"]] = torch.eye(3, dtype=torch.float64)
         return m
+
+
+def affine_matrix(
+    rotate: torch.Tensor,
+    shear_x: torch.Tensor,
+    shear_y: torch.Tensor,
+    scale_x: torch.Tensor,
+    scale_y: torch.Tensor,
+    translate_x: torch.Tensor,
+    translate_y: torch.Tensor,
+    size: tuple[int, int],
+) -> torch.Tensor:
+    """albumentations' ``create_affine_transformation_matrix`` for a batch of draws.
+
+    Angles in degrees, translations in pixels, ``size`` = (H, W); returns (n, 3, 3)
+    float64 source-to-output matrices ``C T Sh R S C^-1`` about the image centre.
+    """
+    height, width = size
+    angle = torch.deg2rad(rotate)
+    tan_x, tan_y = torch.tan(torch.deg2rad(-shear_x)), torch.tan(torch.deg2rad(-shear_y))
+    cos, sin = torch.cos(angle), torch.sin(angle)
+    # Shear @ Rotation @ Scale, written out.
+    a = (cos - tan_x * sin) * scale_x
+    b = (sin + tan_x * cos) * scale_y
+    c = (tan_y * cos - sin) * scale_x
+    d = (tan_y * sin + cos) * scale_y
+    cx, cy = width / 2 - 0.5, height / 2 - 0.5
+    m = _eye(len(rotate))
+    m[:, 0, 0], m[:, 0, 1], m[:, 0, 2] = a, b, cx + translate_x - a * cx - b * cy
+    m[:, 1, 0], m[:, 1, 1], m[:, 1, 2] = c, d, cy + translate_y - c * cx - d * cy
+    return m
 
 
 @dataclass(frozen=True)
@@ -85,9 +114,8 @@ class FlipStep:
     def sample(self, n: int, height: int, width: int) -> torch.Tensor:
         m = _eye(n)
         flip = torch.rand(n, dtype=torch.float64) < self.p
-        size = (width, height)[self.axis]
-        m[flip, self.axis, self.axis] = -1.0
-        m[flip, self.axis, 2] = size - 1.0
+        m[flip, self.axis, self.axis] = -1.0  # pixel i -> size - 1 - i
+        m[flip, self.axis, 2] = (width, height)[self.axis] - 1.0
         return m
 
 
