@@ -215,8 +215,10 @@ def test_identity_draws_leave_the_batch_bit_for_bit():
         (A.Affine(rotate=10, interpolation=cv2.INTER_CUBIC), "interpolation=2"),
         (A.Affine(rotate=10, fill=7), "border_mode=0 fill=7"),
         (A.Affine(rotate=10, fit_output=True), "fit_output"),
+        ([A.Affine(border_mode=1), A.Affine(border_mode=0)], "fill borders differently"),
     ],
 )
 def test_what_it_cannot_reproduce_is_left_to_albumentations_with_a_reason(transform, reason):
-    fast, why_not = batched_augment(A.Compose([transform]))
+    transforms = transform if isinstance(transform, list) else [transform]
+    fast, why_not = batched_augment(A.Compose(transforms))
     assert fast is None and reason in why_not
