@@ -1,6 +1,7 @@
 """One table for a whole sweep: ``summary.csv`` and ``summary.md`` in the sweep dir.
 
-A Hydra callback (not launcher code), so it runs after any launcher's multirun.
+A Hydra callback (not launcher code), so it runs after any launcher's multirun;
+it also writes the report of ``auglab.report`` (accuracy by size and setting).
 """
 
 from __future__ import annotations
@@ -29,6 +30,18 @@ METRIC_COLUMNS = {
     "fit_seconds": "fit_s",
     "train_images_per_second": "img_per_s",
     "seed": "seed",
+}
+
+#: Recorded by newer jobs: shown when any job has them.
+COUNT_COLUMNS = {"optimizer_steps": "optimizer_steps", "train_images_seen": "train_images_seen"}
+
+#: metrics.json key -> (column, the override that sets it): shown only where the jobs
+#: differ, and not when that override is already a swept column.
+VARYING_COLUMNS = {
+    "aug": ("aug", "aug"),
+    "aug_strength": ("aug_strength", "aug.strength"),
+    "synthetic_size": ("synthetic_size", "data.synthetic_size"),
+    "samples_per_epoch": ("samples_per_epoch", "data.samples_per_epoch"),
 }
 
 FLOAT_FORMATS = {
@@ -61,11 +74,17 @@ def summary_rows(jobs: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict
         if len(jobs) > 1 and all(o.get(k) == overrides[0].get(k) for o in overrides)
     }
     swept = [k for k in keys if k not in common]
+    columns = dict(METRIC_COLUMNS)
+    columns.update({k: name for k, name in COUNT_COLUMNS.items() if any(k in j for j in jobs)})
+    for key, (name, override) in VARYING_COLUMNS.items():
+        values = {json.dumps(j.get(key)) for j in jobs}
+        if len(values) > 1 and override not in swept and name not in swept:
+            columns[key] = name
     rows = []
     for job, job_overrides in zip(jobs, overrides, strict=True):
         row: dict[str, Any] = {"job": job.get("job_num")}
         row.update({k: job_overrides.get(k, "") for k in swept})
-        row.update({name: job.get(key) for key, name in METRIC_COLUMNS.items()})
+        row.update({name: job.get(key) for key, name in columns.items()})
         rows.append(row)
     return rows, common
 
@@ -90,12 +109,16 @@ def write_summary(sweep_dir: Path) -> str | None:
 
 
 class SweepSummary(Callback):
-    """Hydra callback: after a multirun, summarise every job's ``metrics.json``."""
+    """Hydra callback: after a multirun, the summary table and the report (``auglab.report``)."""
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        from auglab.report import REPORT_MD, write_report  # the report builds on this module
+
         sweep_dir = Path(config.hydra.sweep.dir)
         table = write_summary(sweep_dir)
         if table is None:
             log.warning("No finished job in %s: no summary written", sweep_dir)
             return
         print(f"\nSweep summary ({sweep_dir / 'summary.md'}):\n{table}\n", flush=True)
+        report = write_report(sweep_dir, with_summary=False)
+        print(f"Sweep report ({sweep_dir / REPORT_MD}):\n\n{report}", flush=True)

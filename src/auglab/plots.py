@@ -1,0 +1,220 @@
+"""The figures a run and a sweep leave behind, drawn headless.
+
+Every function returns a ``matplotlib.figure.Figure`` built without pyplot on
+an Agg canvas: nothing is shown, no global figure state is touched (importing
+this module in a notebook does not change its backend), and ``save_png``
+writes a file of exactly ``figsize * dpi`` pixels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import ScalarFormatter
+from torch import Tensor
+from torchmetrics.classification import MulticlassConfusionMatrix
+
+#: Resolution of every saved picture.
+DPI = 100
+#: Beyond this many classes the per-cell counts would overlap: the colours alone are drawn.
+MAX_ANNOTATED_CLASSES = 30
+
+
+def new_figure(width: float, height: float) -> Figure:
+    """A figure on its own Agg canvas, laid out so titles and labels are never clipped."""
+    fig = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def save_png(fig: Figure, path: Path) -> Path:
+    """Write ``fig`` as a PNG of ``figsize * DPI`` pixels (no tight bbox: stable sizes)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=DPI, format="png")
+    return path
+
+
+def confusion_matrix_figure(
+    confmat: MulticlassConfusionMatrix, class_names: Sequence[str]
+) -> Figure:
+    """Counts per (true, predicted) class, annotated in each cell, class names on both axes.
+
+    Drawn by torchmetrics' own ``plot`` (which annotates the counts and labels the
+    axes "True class" / "Predicted class") onto a figure sized for the class count.
+    """
+    n = len(class_names)
+    side = min(4.0 + 0.45 * n, 16.0)
+    fig = new_figure(side + 1.0, side)
+    ax = fig.add_subplot()
+    confmat.plot(ax=ax, labels=list(class_names), add_text=n <= MAX_ANNOTATED_CLASSES)
+    for text in ax.texts:  # torchmetrics' 15 pt suits a handful of classes only
+        text.set_fontsize(max(6, min(12, 120 // max(n, 1))))
+    ax.tick_params(axis="y", labelrotation=0)
+    total = int(confmat.compute().sum())
+    ax.set_title(f"Test confusion matrix ({total} images)")
+    return fig
+
+
+def _as_display(image: Tensor | np.ndarray) -> tuple[np.ndarray, str | None]:
+    """(H, W) or (H, W, 3) array for ``imshow`` and its colour map, from CHW float or HWC uint8."""
+    array = image.detach().cpu().numpy() if isinstance(image, Tensor) else np.asarray(image)
+    if isinstance(image, Tensor) and array.ndim == 3:
+        array = np.moveaxis(array, 0, -1)  # CHW -> HWC
+    if array.ndim == 3 and array.shape[-1] == 1:
+        array = array[..., 0]
+    return array, ("gray" if array.ndim == 2 else None)
+
+
+def _show(ax, image: Tensor | np.ndarray, title: str | None = None) -> None:
+    array, cmap = _as_display(image)
+    vmax = 255 if array.dtype == np.uint8 else 1.0
+    ax.imshow(array, cmap=cmap, vmin=0, vmax=vmax, interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if title:
+        ax.set_title(title, fontsize=9)
+
+
+def image_grid_figure(
+    images: Sequence[Tensor] | Tensor,
+    titles: Sequence[str],
+    ncols: int = 6,
+    suptitle: str | None = None,
+    cell: float = 1.6,
+) -> Figure:
+    """Images (C, H, W floats in [0, 1]) in a grid, each with its title."""
+    n = len(titles)
+    ncols = max(1, min(ncols, n))
+    nrows = max(1, -(-n // ncols))
+    fig = new_figure(cell * ncols, cell * nrows + (0.4 if suptitle else 0.0))
+    axes = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False)).ravel()
+    for ax, image, title in zip(axes, images, titles, strict=False):
+        _show(ax, image, title)
+    for ax in axes[n:]:
+        ax.set_axis_off()
+    if suptitle:
+        fig.suptitle(suptitle)
+    return fig
+
+
+def misclassified_figure(
+    images: Tensor, targets: Tensor, preds: Tensor, class_names: Sequence[str], ncols: int = 6
+) -> Figure:
+    """Misclassified test images, each titled "true / predicted" with class names."""
+    titles = [
+        f"{class_names[int(t)]} / {class_names[int(p)]}"
+        for t, p in zip(targets.tolist(), preds.tolist(), strict=True)
+    ]
+    if not titles:
+        fig = new_figure(4.0, 1.5)
+        fig.text(0.5, 0.5, "No misclassified test image", ha="center", va="center")
+        return fig
+    return image_grid_figure(
+        images, titles, ncols=ncols, suptitle="Misclassified: true / predicted"
+    )
+
+
+def augmented_samples_figure(
+    originals: Sequence[np.ndarray], draws: Sequence[Tensor], labels: Sequence[str]
+) -> Figure:
+    """One row per training image: the original (HWC uint8), then its augmented draws (CHW)."""
+    nrows, ndraws = len(originals), len(draws[0]) if draws else 0
+    fig = new_figure(1.4 * (ndraws + 1), 1.4 * nrows + 0.4)
+    axes = fig.subplots(nrows, ndraws + 1, squeeze=False)
+    for row, (original, batch, label) in enumerate(zip(originals, draws, labels, strict=True)):
+        _show(axes[row, 0], original, f"original, class {label}" if row == 0 else f"class {label}")
+        for col, image in enumerate(batch, start=1):
+            _show(axes[row, col], image, f"draw {col}" if row == 0 else None)
+    fig.suptitle("Training augmentation: each original and independent draws")
+    return fig
+
+
+def learning_curves_figure(
+    epochs: Mapping[str, Sequence[tuple[int, float]]], step_losses: Sequence[float]
+) -> Figure:
+    """Per-epoch train/val loss and accuracy, and the per-batch training loss on a log-x axis.
+
+    ``epochs`` maps a metric name (``train/loss``, ``val/acc``...) to (epoch, value)
+    pairs, epochs counted from 1; a metric may miss epochs (validation every n epochs).
+    """
+    fig = new_figure(15.0, 4.2)
+    loss_ax, acc_ax, step_ax = fig.subplots(1, 3)
+    for ax, kind in ((loss_ax, "loss"), (acc_ax, "acc")):
+        for split, style in (("train", "o-"), ("val", "s--")):
+            points = epochs.get(f"{split}/{kind}", ())
+            if points:
+                xs, ys = zip(*points, strict=True)
+                ax.plot(xs, ys, style, label=split, markersize=4)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("accuracy" if kind == "acc" else "cross-entropy")
+        ax.set_title("Accuracy per epoch" if kind == "acc" else "Loss per epoch")
+        ax.grid(alpha=0.3)
+        if ax.lines:
+            ax.legend()
+            ax.xaxis.get_major_locator().set_params(integer=True)
+    if len(step_losses):
+        steps = np.arange(1, len(step_losses) + 1)
+        step_ax.plot(steps, step_losses, linewidth=0.8)
+        step_ax.set_xscale("log")
+        step_ax.xaxis.set_major_formatter(ScalarFormatter())
+    step_ax.set_xlabel("training batch")
+    step_ax.set_ylabel("cross-entropy")
+    step_ax.set_title("Training loss per batch")
+    step_ax.grid(alpha=0.3, which="both")
+    return fig
+
+
+def learning_rate_figure(points: Sequence[tuple[int, float]]) -> Figure:
+    """The learning rate in use during each epoch (log y: schedules act by factors)."""
+    fig = new_figure(6.0, 4.0)
+    ax = fig.add_subplot()
+    if points:
+        xs, ys = zip(*points, strict=True)
+        ax.step(xs, ys, where="post", marker="o", markersize=4)
+        ax.set_yscale("log")
+        ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("learning rate")
+    ax.set_title("Learning rate per epoch")
+    ax.grid(alpha=0.3, which="both")
+    return fig
+
+
+def sweep_report_figure(
+    lines: Mapping[str, Sequence[tuple[float, float, float | None]]],
+) -> Figure:
+    """Test accuracy against training-set size (log x), one line per setting.
+
+    ``lines`` maps a setting label to (train_size, mean, std or None) points; a
+    shaded band of ±1 std is drawn where several seeds ran.
+    """
+    fig = new_figure(8.0, 5.0)
+    ax = fig.add_subplot()
+    for label, points in lines.items():
+        points = sorted(points)
+        xs = np.array([p[0] for p in points], dtype=float)
+        means = np.array([p[1] for p in points], dtype=float)
+        stds = np.array([np.nan if p[2] is None else p[2] for p in points], dtype=float)
+        (line,) = ax.plot(xs, means, "o-", label=label)
+        if np.isfinite(stds).any():
+            ax.errorbar(xs, means, yerr=np.nan_to_num(stds), fmt="none", ecolor=line.get_color())
+            ax.fill_between(
+                xs,
+                means - np.nan_to_num(stds),
+                means + np.nan_to_num(stds),
+                color=line.get_color(),
+                alpha=0.15,
+                linewidth=0,
+            )
+    ax.set_xscale("log")
+    ax.set_xlabel("training images (real)")
+    ax.set_ylabel("test accuracy")
+    ax.set_title("Test accuracy by training-set size (mean ± std over seeds)")
+    ax.grid(alpha=0.3, which="both")
+    if ax.lines:
+        ax.legend(title="augmentation")
+    return fig
