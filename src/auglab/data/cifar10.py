@@ -107,8 +107,10 @@ class CIFAR10DataModule(ImageDataModule):
         return [name for name in FILES if not (self.folder / name).is_file()]
 
     def _refuse(self, reason: str) -> None:
+        missing = self._missing()
+        which = "" if len(missing) == len(FILES) else f" (missing: {', '.join(missing)})"
         raise ConfigError(
-            f"CIFAR-10 not found in {self.folder} {reason}. Put {', '.join(FILES)} there "
-            f"(missing: {', '.join(self._missing())}; they are in cifar-10-python.tar.gz), "
-            "or set AUGLAB_DATA_DIR to the folder that holds cifar-10-batches-py/"
+            f"CIFAR-10 not found in {self.folder}{which} {reason}. Put {', '.join(FILES)} "
+            "from cifar-10-python.tar.gz there, or set AUGLAB_DATA_DIR to the folder that "
+            "holds cifar-10-batches-py/"
         ) from None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import warnings
 from functools import cached_property
 from pathlib import Path
 from typing import NamedTuple
@@ -116,7 +117,9 @@ def read_digits_csv(path: Path) -> tuple[np.ndarray, np.ndarray]:
                 f"{path} has {len(header)} columns in its header, not {COLUMNS}: it must hold {EXPECTED}"
             )
         try:
-            table = np.loadtxt(f, delimiter=",", dtype=np.int32, comments=None, ndmin=2)
+            with warnings.catch_warnings():  # a header-only file is reported below
+                warnings.filterwarnings("ignore", "loadtxt: input contained no data")
+                table = np.loadtxt(f, delimiter=",", dtype=np.int32, comments=None, ndmin=2)
         except (ValueError, OverflowError):
             table = None
     label_col = header.index(LABEL)
