@@ -228,3 +228,10 @@ def test_model_yaml_builds_its_net_from_the_datas_shapes(yaml, shape, classes):
         cfg.net.weights = None  # imagenet needs the network; its error has its own test
     net = instantiate(cfg.net, num_classes=classes, input_shape=shape)
     assert net.eval()(torch.rand(1, *shape)).shape == (1, classes)
+
+
+def test_reset_head_builds_the_new_head_in_the_nets_dtype():
+    net = AllConvNet(num_classes=10, input_shape=(1, 28, 28)).double()
+    net.reset_head(4)
+    assert isinstance(net.head, nn.Conv2d) and net.head.weight.dtype == torch.float64
+    assert net(torch.rand(1, 1, 28, 28, dtype=torch.float64)).shape == (1, 4)
