@@ -10,6 +10,7 @@ from omegaconf import OmegaConf
 
 from auglab.aug import build_augmentation
 from auglab.data import DigitsCSVDataModule
+from auglab.data.digits_csv import read_digits_csv
 from auglab.errors import ConfigError
 from tests.data.formats import digit_rows, write_digits_csv
 from tests.helpers import REPO, train
@@ -187,6 +188,16 @@ def test_malformed_file_is_refused_naming_the_place(tmp_path, edit, message):
     text = str(err.value)
     assert message in text and str(path) in text
     assert "\n" not in text
+
+
+def test_label_column_is_found_by_name_not_position(tmp_path):
+    path = tmp_path / "train.csv"
+    images, labels = write_digits_csv(path, 10)
+    rows = [line.split(",") for line in path.read_text().splitlines()]
+    moved = [",".join([*cells[1:], cells[0]]) for cells in rows]
+    path.write_text("\n".join(moved) + "\n")
+    read = read_digits_csv(path)
+    assert np.array_equal(read[0][..., 0], images) and np.array_equal(read[1], labels)
 
 
 def test_missing_file_names_where_it_looked_and_the_key(tmp_path):

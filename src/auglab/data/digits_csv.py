@@ -128,7 +128,7 @@ def read_digits_csv(path: Path) -> tuple[np.ndarray, np.ndarray]:
     if table is None or not _in_range(table, label_col):
         _raise_first_bad_cell(path, header)
         raise ConfigError(f"{path} cannot be parsed as {EXPECTED}")  # not reached in practice
-    pixels = np.delete(table, label_col, axis=1).astype(np.uint8)
+    pixels = np.hstack((table[:, :label_col], table[:, label_col + 1 :])).astype(np.uint8)
     return pixels.reshape(-1, SIDE, SIDE, 1), table[:, label_col].astype(np.int64)
 
 
