@@ -48,6 +48,7 @@ class ImageDataModule(L.LightningDataModule):
         pad_to: int | None = None,
         val_fraction: float = 0.2,
         val_from_test: bool = False,
+        split_seed: int | None = None,
         seed: int = 0,
         augment: A.Compose | None = None,
         synthetic_size: int | None = None,
@@ -67,6 +68,9 @@ class ImageDataModule(L.LightningDataModule):
             raise ConfigError(f"data.val_fraction={val_fraction} must be between 0 and 1, e.g. 0.2")
         self.val_fraction = val_fraction
         self.val_from_test = bool(val_from_test)
+        #: Seeds the validation split; None follows ``seed``. A fixed value keeps the
+        #: validation images the same across training seeds.
+        self.split_seed = split_seed
         self.seed = seed
         self.augment = augment
         self.synthetic_size = _optional_count("data.synthetic_size", synthetic_size)
@@ -90,7 +94,7 @@ class ImageDataModule(L.LightningDataModule):
 
     def validation_split(self, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(training pool, validation) indices; default: seeded stratified ``val_fraction``."""
-        rng = np.random.default_rng(self.seed)
+        rng = np.random.default_rng(self.seed if self.split_seed is None else self.split_seed)
         val = []
         for c in np.unique(labels):
             members = rng.permutation(np.flatnonzero(labels == c))

@@ -56,9 +56,8 @@ class CIFAR10DataModule(ImageDataModule):
     def __init__(
         self, data_dir: str | Path, download: bool = True, split_seed: int = 20, **kwargs
     ) -> None:
-        super().__init__(data_dir, **kwargs)
+        super().__init__(data_dir, split_seed=split_seed, **kwargs)
         self.download = download
-        self.split_seed = split_seed
 
     @property
     def folder(self) -> Path:
@@ -94,14 +93,6 @@ class CIFAR10DataModule(ImageDataModule):
                 "batches.meta names: use the files of cifar-10-python.tar.gz"
             )
         return np.ascontiguousarray(ds.data), labels
-
-    def validation_split(self, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        # The base's seeded stratified split, drawn with split_seed instead of the run's seed.
-        run_seed, self.seed = self.seed, self.split_seed
-        try:
-            return super().validation_split(labels)
-        finally:
-            self.seed = run_seed
 
     def _missing(self) -> list[str]:
         return [name for name in FILES if not (self.folder / name).is_file()]

@@ -42,7 +42,9 @@ class DigitsCSVDataModule(ImageDataModule):
         pad_to: int | None = None,
         **kwargs,
     ) -> None:
-        super().__init__(data_dir, pad_to=pad_to, val_fraction=val_fraction, **kwargs)
+        super().__init__(
+            data_dir, pad_to=pad_to, val_fraction=val_fraction, split_seed=split_seed, **kwargs
+        )
         self.path = (
             Path(path) if path is not None else self.data_dir / "digit-recognizer" / "train.csv"
         )
@@ -51,7 +53,6 @@ class DigitsCSVDataModule(ImageDataModule):
                 f"data.test_fraction={test_fraction} must be between 0 and 1, e.g. 0.2"
             )
         self.test_fraction = test_fraction
-        self.split_seed = split_seed
 
     def prepare_data(self) -> None:
         _check_exists(self.path)
