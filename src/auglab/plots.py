@@ -59,45 +59,56 @@ def confusion_matrix_figure(
     return fig
 
 
-def _as_display(image: Tensor | np.ndarray) -> tuple[np.ndarray, str | None]:
-    """(H, W) or (H, W, 3) array for ``imshow`` and its colour map, from CHW float or HWC uint8."""
-    array = image.detach().cpu().numpy() if isinstance(image, Tensor) else np.asarray(image)
-    if isinstance(image, Tensor) and array.ndim == 3:
-        array = np.moveaxis(array, 0, -1)  # CHW -> HWC
-    if array.ndim == 3 and array.shape[-1] == 1:
-        array = array[..., 0]
-    return array, ("gray" if array.ndim == 2 else None)
-
-
-def _show(ax, image: Tensor | np.ndarray, title: str | None = None) -> None:
-    array, cmap = _as_display(image)
-    vmax = 255 if array.dtype == np.uint8 else 1.0
-    ax.imshow(array, cmap=cmap, vmin=0, vmax=vmax, interpolation="nearest")
-    ax.set_xticks([])
-    ax.set_yticks([])
-    if title:
-        ax.set_title(title, fontsize=9)
+def _as_hwc(image: Tensor | np.ndarray) -> np.ndarray:
+    """(H, W, C) floats in [0, 1] from a CHW float tensor or an HWC uint8 array."""
+    if isinstance(image, Tensor):
+        return image.detach().float().cpu().permute(1, 2, 0).numpy()
+    array = np.asarray(image)
+    return array.astype(np.float32) / 255.0 if array.dtype == np.uint8 else array
 
 
 def image_grid_figure(
-    images: Sequence[Tensor] | Tensor,
+    images: Sequence[Tensor | np.ndarray] | Tensor,
     titles: Sequence[str],
     ncols: int = 6,
     suptitle: str | None = None,
     cell: float = 1.6,
 ) -> Figure:
-    """Images (C, H, W floats in [0, 1]) in a grid, each with its title."""
-    n = len(titles)
-    ncols = max(1, min(ncols, n))
-    nrows = max(1, -(-n // ncols))
-    fig = new_figure(cell * ncols, cell * nrows + (0.4 if suptitle else 0.0))
-    axes = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False)).ravel()
-    for ax, image, title in zip(axes, images, titles, strict=False):
-        _show(ax, image, title)
-    for ax in axes[n:]:
-        ax.set_axis_off()
+    """Images in a grid of ``cell`` x ``1.25 cell`` inch cells, each with its title above it.
+
+    The images are pasted into one array shown by a single ``imshow``: one axes
+    instead of one per image makes a 36-image grid several times faster to draw.
+    """
+    arrays = [_as_hwc(image) for image in images]
+    if len({a.shape for a in arrays}) > 1:
+        raise ValueError(
+            f"images of one grid must share a shape, got {sorted({a.shape for a in arrays})}"
+        )
+    h, w, c = arrays[0].shape
+    ncols = max(1, min(ncols, len(arrays)))
+    nrows = -(-len(arrays) // ncols)
+    pad = max(2, w // 16)
+    title_px = round(0.25 * (w + pad))  # cell height = 1.25 x cell width
+    cell_h, cell_w = h + pad + title_px, w + pad
+    mosaic = np.ones((nrows * cell_h, ncols * cell_w, c), dtype=np.float32)  # white gaps
+    for k, array in enumerate(arrays):
+        row, col = divmod(k, ncols)
+        top, left = row * cell_h + title_px, col * cell_w + pad // 2
+        mosaic[top : top + h, left : left + w] = array
+    header = 0.4 if suptitle else 0.0
+    height = 1.25 * cell * nrows + header
+    fig = Figure(figsize=(cell * ncols, height), dpi=DPI)
+    FigureCanvasAgg(fig)
+    ax = fig.add_axes((0.0, 0.0, 1.0, 1.0 - header / height))
+    gray = c == 1
+    ax.imshow(mosaic[..., 0] if gray else mosaic, cmap="gray" if gray else None, vmin=0, vmax=1)
+    ax.set_axis_off()
+    for k, title in enumerate(titles):
+        row, col = divmod(k, ncols)
+        x, y = col * cell_w + cell_w / 2 - 0.5, row * cell_h + title_px - 1
+        ax.text(x, y, title, ha="center", va="bottom", fontsize=9)
     if suptitle:
-        fig.suptitle(suptitle)
+        fig.suptitle(suptitle, y=1.0 - 0.08 / height, va="top")
     return fig
 
 
@@ -122,15 +133,20 @@ def augmented_samples_figure(
     originals: Sequence[np.ndarray], draws: Sequence[Tensor], labels: Sequence[str]
 ) -> Figure:
     """One row per training image: the original (HWC uint8), then its augmented draws (CHW)."""
-    nrows, ndraws = len(originals), len(draws[0]) if draws else 0
-    fig = new_figure(1.4 * (ndraws + 1), 1.4 * nrows + 0.4)
-    axes = fig.subplots(nrows, ndraws + 1, squeeze=False)
+    ndraws = len(draws[0])
+    images: list[Tensor | np.ndarray] = []
+    titles: list[str] = []
     for row, (original, batch, label) in enumerate(zip(originals, draws, labels, strict=True)):
-        _show(axes[row, 0], original, f"original, class {label}" if row == 0 else f"class {label}")
-        for col, image in enumerate(batch, start=1):
-            _show(axes[row, col], image, f"draw {col}" if row == 0 else None)
-    fig.suptitle("Training augmentation: each original and independent draws")
-    return fig
+        images += [original, *batch]
+        titles.append(f"original, class {label}" if row == 0 else f"class {label}")
+        titles += [f"draw {k}" if row == 0 else "" for k in range(1, ndraws + 1)]
+    return image_grid_figure(
+        images,
+        titles,
+        ncols=ndraws + 1,
+        cell=1.4,
+        suptitle="Training augmentation: each original, then independent draws",
+    )
 
 
 def learning_curves_figure(

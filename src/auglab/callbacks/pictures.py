@@ -220,7 +220,6 @@ class RunPictures(L.Callback):
             self._publish(
                 trainer, "misclassified", plots.misclassified_figure, images, targets, preds, names
             )
-        self._reset_test()
 
     # ---- output ------------------------------------------------------------------------------
     def _publish(self, trainer: L.Trainer, name: str, draw, *args: Any) -> Path:
