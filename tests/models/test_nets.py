@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 import torch
+from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
-from omegaconf import OmegaConf
 from torch import nn
 
 from auglab.errors import ConfigError
@@ -221,7 +221,8 @@ def test_lenet5_keeps_its_head_contract():
     ],
 )
 def test_model_yaml_builds_its_net_from_the_datas_shapes(yaml, shape, classes):
-    cfg = OmegaConf.load(CONF_MODEL / f"{yaml}.yaml")
+    with initialize_config_dir(str(CONF_MODEL.parent), version_base="1.3"):
+        cfg = compose("train", overrides=[f"model={yaml}"]).model
     assert cfg._target_ == "auglab.models.ImageClassifier"
     assert "num_classes" not in cfg.net and "input_shape" not in cfg.net
     if yaml == "vgg16_transfer":
