@@ -135,7 +135,7 @@ def test_matrix_is_albumentations_own_matrix(params):
         "translate_x": int(shift["x"][0] * shape[1]) if percent else shift["x"][0],
         "translate_y": int(shift["y"][0] * shape[0]) if percent else shift["y"][0],
     }
-    ours = affine_matrix(**{k: torch.tensor([float(v)]) for k, v in draw.items()}, size=shape)
+    ours = affine_matrix(**{k: np.array([v]) for k, v in draw.items()}, size=shape)
     theirs = create_affine_transformation_matrix(
         translate={"x": draw["translate_x"], "y": draw["translate_y"]},
         shear={"x": -draw["shear_x"], "y": -draw["shear_y"]},  # albumentations negates on draw
@@ -143,7 +143,7 @@ def test_matrix_is_albumentations_own_matrix(params):
         rotate=draw["rotate"],
         shift=(shape[1] / 2 - 0.5, shape[0] / 2 - 0.5),
     )
-    assert np.allclose(ours[0].numpy(), theirs, atol=1e-9)
+    assert np.allclose(ours[0], theirs, atol=1e-9)
 
 
 def e1_step(**changes) -> AffineStep:
@@ -175,8 +175,8 @@ def test_draws_cover_the_configured_ranges_and_stay_inside():
         span = hi - lo
         assert lo <= values.min() < lo + 0.01 * span, name
         assert hi - 0.01 * span < values.max() <= hi, name
-    assert torch.equal(d["shear_y"], torch.zeros(20_000, dtype=torch.float64))
-    assert not torch.equal(d["scale_x"], d["scale_y"])  # drawn independently, as Keras' zoom
+    assert np.array_equal(d["shear_y"], np.zeros(20_000))
+    assert not np.array_equal(d["scale_x"], d["scale_y"])  # drawn independently, as Keras' zoom
     # Shifts are whole pixels, truncated towards 0 as albumentations does: 0.1 * 32 -> -3..3.
     assert set(d["translate_x"].tolist()) == {-3.0, -2.0, -1.0, 0.0, 1.0, 2.0, 3.0}
     assert set(d["translate_y"].tolist()) == {-1.0, 0.0, 1.0}
@@ -186,7 +186,7 @@ def test_keep_ratio_draws_one_zoom_and_pixel_shifts_include_both_ends():
     torch.manual_seed(0)
     step = e1_step(keep_ratio=True, translate_x=(-2, 3), translate_in_percent=False)
     d = step.draw(5_000, 32, 32)
-    assert torch.equal(d["scale_x"], d["scale_y"])
+    assert np.array_equal(d["scale_x"], d["scale_y"])
     assert set(d["translate_x"].tolist()) == {-2.0, -1.0, 0.0, 1.0, 2.0, 3.0}
 
 
@@ -196,8 +196,8 @@ def test_probability_decides_how_many_images_move():
     fast, _ = batched_augment(pipeline)
     h_flipped = fast.steps[0].sample(20_000, 32, 32)[:, 0, 0] < 0
     rotated = fast.steps[1].sample(20_000, 32, 32)[:, 0, 1] != 0
-    assert abs(h_flipped.double().mean() - 0.25) < 0.02
-    assert abs(rotated.double().mean() - 0.5) < 0.02
+    assert abs(h_flipped.mean() - 0.25) < 0.02
+    assert abs(rotated.mean() - 0.5) < 0.02
 
 
 def test_identity_draws_leave_the_batch_bit_for_bit():

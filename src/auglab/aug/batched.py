@@ -4,7 +4,8 @@ albumentations spends ~100 µs of Python per image; LeNet-5 trains on a 64-image
 batch in ~5 ms on two CPU cores, so per-image augmentation doubles the epoch.
 Affine, ShiftScaleRotate and flips are all affine maps: each image's steps are
 folded into one 3x3 matrix (sampled exactly as albumentations samples them) and
-the batch is resampled once with ``affine_grid`` + ``grid_sample``.
+the batch is resampled once with ``grid_sample`` (on a grid built as
+``affine_grid`` builds it, from a cached table of pixel centres).
 
 Geometry follows albumentations 2.0 (``create_affine_transformation_matrix``):
 pixel centres at integer coordinates, rotation/shear/scale about
@@ -17,12 +18,15 @@ BORDER_REFLECT, "zeros" is BORDER_CONSTANT with fill 0.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import albumentations as A
 import cv2
+import numpy as np
 import torch
 import torch.nn.functional as F
+from numpy.typing import ArrayLike
 
 from auglab.aug.strength import AFFINE_FAMILY
 
@@ -46,59 +50,65 @@ class AffineStep:
     translate_y: Range
     translate_in_percent: bool  # else whole pixels, drawn as integers
 
-    def draw(self, n: int, height: int, width: int) -> dict[str, torch.Tensor]:
+    def draw(self, n: int, height: int, width: int) -> dict[str, np.ndarray]:
         """n draws of each parameter, from the ranges as written (albumentations' sampling)."""
-        scale_x = _uniform(n, self.scale_x)
+        u = _rand(n, 8)  # one call into torch's generator per step: cheap and reproducible
+        scale_x = _uniform(u[0], self.scale_x)
         if self.translate_in_percent:  # albumentations: int(fraction * size)
-            tx = torch.trunc(_uniform(n, self.translate_x) * width)
-            ty = torch.trunc(_uniform(n, self.translate_y) * height)
+            tx = np.trunc(_uniform(u[1], self.translate_x) * width)
+            ty = np.trunc(_uniform(u[2], self.translate_y) * height)
         else:
-            tx, ty = _randint(n, self.translate_x), _randint(n, self.translate_y)
+            tx, ty = _randint(u[1], self.translate_x), _randint(u[2], self.translate_y)
         return {
-            "rotate": _uniform(n, self.rotate),
-            "shear_x": _uniform(n, self.shear_x),
-            "shear_y": _uniform(n, self.shear_y),
+            "rotate": _uniform(u[3], self.rotate),
+            "shear_x": _uniform(u[4], self.shear_x),
+            "shear_y": _uniform(u[5], self.shear_y),
             "scale_x": scale_x,
-            "scale_y": scale_x if self.keep_ratio else _uniform(n, self.scale_y),
+            "scale_y": scale_x if self.keep_ratio else _uniform(u[6], self.scale_y),
             "translate_x": tx,
             "translate_y": ty,
-            "applied": torch.rand(n, dtype=torch.float64) < self.p,
+            "applied": u[7] < self.p,
         }
 
-    def sample(self, n: int, height: int, width: int) -> torch.Tensor:
+    def sample(self, n: int, height: int, width: int) -> np.ndarray:
         """(n, 3, 3) float64 matrices mapping source pixel (x, y, 1) to output pixel."""
         d = self.draw(n, height, width)
-        m = affine_matrix(**{k: v for k, v in d.items() if k != "applied"}, size=(height, width))
-        m[~d["applied"]] = torch.eye(3, dtype=torch.float64)
+        applied = d.pop("applied")
+        m = affine_matrix(**d, size=(height, width))
+        m[~applied] = np.eye(3)
         return m
 
 
 def affine_matrix(
-    rotate: torch.Tensor,
-    shear_x: torch.Tensor,
-    shear_y: torch.Tensor,
-    scale_x: torch.Tensor,
-    scale_y: torch.Tensor,
-    translate_x: torch.Tensor,
-    translate_y: torch.Tensor,
+    rotate: ArrayLike,
+    shear_x: ArrayLike,
+    shear_y: ArrayLike,
+    scale_x: ArrayLike,
+    scale_y: ArrayLike,
+    translate_x: ArrayLike,
+    translate_y: ArrayLike,
     size: tuple[int, int],
-) -> torch.Tensor:
+) -> np.ndarray:
     """albumentations' ``create_affine_transformation_matrix`` for a batch of draws.
 
     Angles in degrees, translations in pixels, ``size`` = (H, W); returns (n, 3, 3)
     float64 source-to-output matrices ``C T Sh R S C^-1`` about the image centre.
     """
     height, width = size
-    angle = torch.deg2rad(rotate)
-    tan_x, tan_y = torch.tan(torch.deg2rad(-shear_x)), torch.tan(torch.deg2rad(-shear_y))
-    cos, sin = torch.cos(angle), torch.sin(angle)
+    rotate, shear_x, shear_y, scale_x, scale_y, translate_x, translate_y = (
+        np.asarray(v, dtype=np.float64)
+        for v in (rotate, shear_x, shear_y, scale_x, scale_y, translate_x, translate_y)
+    )
+    angle = np.deg2rad(rotate)
+    tan_x, tan_y = np.tan(np.deg2rad(-shear_x)), np.tan(np.deg2rad(-shear_y))
+    cos, sin = np.cos(angle), np.sin(angle)
     # Shear @ Rotation @ Scale, written out.
     a = (cos - tan_x * sin) * scale_x
     b = (sin + tan_x * cos) * scale_y
     c = (tan_y * cos - sin) * scale_x
     d = (tan_y * sin + cos) * scale_y
     cx, cy = width / 2 - 0.5, height / 2 - 0.5
-    m = _eye(len(rotate))
+    m = _eye(len(angle))
     m[:, 0, 0], m[:, 0, 1], m[:, 0, 2] = a, b, cx + translate_x - a * cx - b * cy
     m[:, 1, 0], m[:, 1, 1], m[:, 1, 2] = c, d, cy + translate_y - c * cx - d * cy
     return m
@@ -111,9 +121,9 @@ class FlipStep:
     p: float
     axis: int
 
-    def sample(self, n: int, height: int, width: int) -> torch.Tensor:
+    def sample(self, n: int, height: int, width: int) -> np.ndarray:
         m = _eye(n)
-        flip = torch.rand(n, dtype=torch.float64) < self.p
+        flip = _rand(n, 1)[0] < self.p
         m[flip, self.axis, self.axis] = -1.0  # pixel i -> size - 1 - i
         m[flip, self.axis, 2] = (width, height)[self.axis] - 1.0
         return m
@@ -130,7 +140,7 @@ class BatchedAugment:
     steps: tuple[AffineStep | FlipStep, ...]
     padding_mode: str
 
-    def sample(self, n: int, height: int, width: int) -> torch.Tensor:
+    def sample(self, n: int, height: int, width: int) -> np.ndarray:
         """Each image's whole pipeline as one source-to-output matrix (n, 3, 3), float64."""
         total = _eye(n)
         for step in self.steps:
@@ -138,18 +148,22 @@ class BatchedAugment:
         return total
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        """Warp ``x`` in place; images whose draw is the identity are left bit-for-bit alone."""
+        """``x`` warped; images whose draw is the identity come back bit-for-bit.
+
+        Returns ``x`` itself, written in place, when only some images move, else a
+        new contiguous (N, C, H, W) tensor.
+        """
         n, _, height, width = x.shape
         matrices = self.sample(n, height, width)
-        moved = (matrices - _eye(n)).abs().amax(dim=(1, 2)) > 1e-9
-        if not bool(moved.any()):
+        moved = np.abs(matrices - np.eye(3)).max(axis=(1, 2)) > 1e-9
+        if not moved.any():
             return x
-        theta = _normalised_inverse(matrices[moved], height, width).to(x.dtype)
-        grid = F.affine_grid(theta, [int(moved.sum()), *x.shape[1:]], align_corners=False)
-        warped = F.grid_sample(
-            x[moved], grid, mode="bilinear", padding_mode=self.padding_mode, align_corners=False
-        )
-        x[moved] = warped
+        theta = torch.from_numpy(_normalised_inverse(matrices[moved], height, width))
+        grid = torch.matmul(_base_grid(height, width), theta.to(x.dtype).transpose(1, 2))
+        if moved.all():
+            return _sample(x, grid.view(n, height, width, 2), self.padding_mode)
+        index = torch.from_numpy(np.flatnonzero(moved))
+        x[index] = _sample(x[index], grid.view(len(index), height, width, 2), self.padding_mode)
         return x
 
 
@@ -208,28 +222,41 @@ def _range(value: tuple[float, float]) -> Range:
     return float(lo), float(hi)
 
 
-def _eye(n: int) -> torch.Tensor:
-    return torch.eye(3, dtype=torch.float64).repeat(n, 1, 1)
+def _sample(x: torch.Tensor, grid: torch.Tensor, padding_mode: str) -> torch.Tensor:
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode=padding_mode, align_corners=False)
 
 
-def _uniform(n: int, bounds: Range) -> torch.Tensor:
+def _eye(n: int) -> np.ndarray:
+    return np.tile(np.eye(3), (n, 1, 1))
+
+
+def _rand(n: int, k: int) -> np.ndarray:
+    """(k, n) uniforms in [0, 1) from torch's global generator."""
+    return torch.rand((k, n), dtype=torch.float64).numpy()
+
+
+def _uniform(u: np.ndarray, bounds: Range) -> np.ndarray:
     lo, hi = bounds
-    if lo == hi:  # a fixed value needs no draw
-        return torch.full((n,), lo, dtype=torch.float64)
-    return lo + (hi - lo) * torch.rand(n, dtype=torch.float64)
+    return lo + (hi - lo) * u
 
 
-def _randint(n: int, bounds: Range) -> torch.Tensor:
+def _randint(u: np.ndarray, bounds: Range) -> np.ndarray:
     lo, hi = int(bounds[0]), int(bounds[1])  # albumentations: randint(int(lo), int(hi))
-    return torch.randint(lo, hi + 1, (n,)).to(torch.float64)
+    return np.minimum(lo + np.floor(u * (hi - lo + 1)), hi)
 
 
-def _normalised_inverse(matrices: torch.Tensor, height: int, width: int) -> torch.Tensor:
-    """``affine_grid``'s theta: output -> source in [-1, 1] coordinates (align_corners=False)."""
-    # pixel x -> normalised u = (2x + 1) / W - 1
-    norm = torch.tensor(
-        [[2 / width, 0, 1 / width - 1], [0, 2 / height, 1 / height - 1], [0, 0, 1]],
-        dtype=torch.float64,
-    )
-    theta = norm @ torch.linalg.inv(matrices) @ torch.linalg.inv(norm)
+def _normalised_inverse(matrices: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Output -> source maps in grid_sample's [-1, 1] coordinates, (n, 2, 3)."""
+    # pixel x -> normalised u = (2x + 1) / W - 1 (align_corners=False: pixel centres)
+    norm = np.array([[2 / width, 0, 1 / width - 1], [0, 2 / height, 1 / height - 1], [0, 0, 1]])
+    theta = norm @ np.linalg.inv(matrices) @ np.linalg.inv(norm)
     return theta[:, :2, :]
+
+
+@functools.lru_cache(maxsize=8)
+def _base_grid(height: int, width: int) -> torch.Tensor:
+    """(H*W, 3) normalised pixel centres (u, v, 1): ``affine_grid``'s grid, built once."""
+    u = (2 * torch.arange(width, dtype=torch.float32) + 1) / width - 1
+    v = (2 * torch.arange(height, dtype=torch.float32) + 1) / height - 1
+    uu, vv = torch.meshgrid(u, v, indexing="xy")
+    return torch.stack([uu, vv, torch.ones_like(uu)], dim=-1).reshape(height * width, 3)

@@ -93,7 +93,7 @@ class ArrayDataset(Dataset):
         x = torch.empty((n, c, h, w), dtype=torch.float32)
         x.copy_(torch.from_numpy(batch).permute(0, 3, 1, 2)).div_(255.0)
         if self._fast is not None:
-            self._fast(x)  # in place: the buffer keeps its NCHW strides
+            x = self._fast(x)  # grid_sample writes a fresh contiguous NCHW batch too
         return x, self.labels[torch.from_numpy(idx)]
 
 
