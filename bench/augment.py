@@ -1,0 +1,144 @@
+"""What augmentation costs: images/s of each path, and LeNet-5 epoch time with and without it.
+
+The same training loop (LeNet-5, Adam, batch 64, the base datamodule's training
+DataLoader) runs on the same 10,000 images three ways: no augmentation, the
+preset through the batched torch warp (the default), and the preset through
+albumentations per image (the fallback). Generated 32x32x1 MNIST-like images by
+default; ``--data-dir`` reads real MNIST (E1's 10,000-image slice) instead.
+
+    python bench/augment.py [--preset on] [--data-dir ../shared/data] [--epochs 3]
+
+Last line: ``aug-on/aug-off epoch-time ratio: X.XX`` for the default path (target <= 1.15).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import numpy as np
+import torch
+from hydra import compose, initialize_config_dir
+from torch import nn
+
+from auglab.aug import build_augmentation
+from auglab.data.base import ImageDataModule
+from auglab.data.dataset import ArrayDataset
+from auglab.data.mnist import MNISTDataModule
+from auglab.models.nets import LeNet5
+from auglab.resolvers import repo_root
+from auglab.runtime import skip_cuda_probe_without_gpu
+
+
+class GeneratedDigits(ImageDataModule):
+    """The shared base datamodule over MNIST-shaped arrays made up in memory."""
+
+    class_names = tuple(str(d) for d in range(10))
+
+    def __init__(self, n: int, **kwargs) -> None:
+        super().__init__(data_dir=".", pad_to=32, **kwargs)
+        rng = np.random.default_rng(0)
+        images = rng.integers(0, 40, size=(n, 28, 28, 1), dtype=np.uint8)
+        labels = rng.integers(0, 10, size=n)
+        for i, label in enumerate(labels):  # a stroke whose place is the class, so warps move it
+            images[i, 4 + 2 * label : 6 + 2 * label, 6:22] = 255
+        self._arrays = images, labels
+
+    def read_split(self, split: str) -> tuple[np.ndarray, np.ndarray]:
+        return self._arrays
+
+    def validation_split(self, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return np.arange(len(labels)), np.arange(0)
+
+
+def preset(name: str):
+    with initialize_config_dir(str(repo_root() / "conf"), version_base="1.3"):
+        return compose("train", overrides=[f"aug={name}"]).aug
+
+
+def images_per_second(ds: ArrayDataset, batch: int = 64) -> float:
+    order = torch.randperm(len(ds)).tolist()
+    start = time.perf_counter()
+    for i in range(0, len(ds), batch):
+        ds.__getitems__(order[i : i + batch])
+    return len(ds) / (time.perf_counter() - start)
+
+
+def epoch_seconds(dm: ImageDataModule, epochs: int) -> list[float]:
+    """A plain LeNet-5 training loop over the datamodule's own training loader."""
+    torch.manual_seed(0)
+    net = LeNet5(num_classes=10, input_shape=(1, 32, 32)).to(memory_format=torch.channels_last)
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3, eps=1e-7)
+    loss_fn = nn.CrossEntropyLoss()
+    times = []
+    for _ in range(epochs + 1):
+        start = time.perf_counter()
+        for x, y in dm.train_dataloader():
+            opt.zero_grad(set_to_none=True)
+            loss = loss_fn(net(x.contiguous(memory_format=torch.channels_last)), y)
+            loss.backward()
+            opt.step()
+        times.append(time.perf_counter() - start)
+    return times[1:]  # the first epoch warms up
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--preset", default="on", help="conf/aug/<preset>.yaml")
+    parser.add_argument("--data-dir", default=None, help="folder holding MNIST/raw/")
+    parser.add_argument("--images", type=int, default=10_000)
+    parser.add_argument("--epochs", type=int, default=3, help="timed epochs per repetition")
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=0, help="DataLoader workers")
+    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (cores)")
+    args = parser.parse_args()
+
+    skip_cuda_probe_without_gpu()
+    torch.set_num_threads(args.threads)
+    kwargs = dict(size=args.images, batch_size=64, num_workers=args.workers, pin_memory=False)
+    if args.data_dir:
+        dm = MNISTDataModule(args.data_dir, download=False, **kwargs)
+        source = f"MNIST from {args.data_dir}"
+    else:
+        dm = GeneratedDigits(args.images, **kwargs)
+        source = "generated 32x32x1 digits"
+    dm.setup("fit")
+    images, labels = dm.train_set.images, dm.train_set.labels.numpy()
+    pipeline = build_augmentation(preset(args.preset))
+    variants = {
+        "off": ArrayDataset(images, labels),
+        "batched": ArrayDataset(images, labels, transform=pipeline),
+        "per-image": ArrayDataset(images, labels, transform=pipeline, batched=False),
+    }
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, {args.workers} workers, "
+        f"{len(images)} {source}, batch 64, aug={args.preset}"
+    )
+
+    for name, ds in variants.items():
+        rates = [images_per_second(ds) for _ in range(3)]
+        print(f"{name:9s} __getitems__: {statistics.median(rates):9,.0f} img/s")
+
+    epochs: dict[str, list[float]] = {name: [] for name in variants}
+    for r in range(args.repeats):
+        # Rotate the order so no variant always runs on a warmer (or busier) machine.
+        names = list(variants)[r % 3 :] + list(variants)[: r % 3]
+        for name in names:
+            dm.train_set = variants[name]
+            times = epoch_seconds(dm, args.epochs)
+            epochs[name].extend(times)
+            print(f"repeat {r} {name:9s} epoch s: " + " ".join(f"{t:.3f}" for t in times))
+    off = statistics.median(epochs["off"])
+    for name, times in epochs.items():
+        t = statistics.median(times)
+        print(
+            f"{name:9s} median epoch {t:.3f} s ({len(images) / t:,.0f} img/s, x{t / off:.2f} of off)"
+        )
+    per_image = statistics.median(epochs["per-image"]) / off
+    print(f"albumentations per image: aug-on/aug-off epoch-time ratio: {per_image:.2f}")
+    print(f"aug-on/aug-off epoch-time ratio: {statistics.median(epochs['batched']) / off:.2f}")
+
+
+if __name__ == "__main__":
+    main()
