@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.ticker import ScalarFormatter
+from matplotlib.ticker import NullLocator, ScalarFormatter
 from torch import Tensor
 from torchmetrics.classification import MulticlassConfusionMatrix
 
@@ -217,7 +217,9 @@ def sweep_report_figure(
         stds = np.array([np.nan if p[2] is None else p[2] for p in points], dtype=float)
         (line,) = ax.plot(xs, means, "o-", label=label)
         if np.isfinite(stds).any():
-            ax.errorbar(xs, means, yerr=np.nan_to_num(stds), fmt="none", ecolor=line.get_color())
+            ax.errorbar(
+                xs, means, yerr=np.nan_to_num(stds), fmt="none", ecolor=line.get_color(), capsize=3
+            )
             ax.fill_between(
                 xs,
                 means - np.nan_to_num(stds),
@@ -227,6 +229,9 @@ def sweep_report_figure(
                 linewidth=0,
             )
     ax.set_xscale("log")
+    sizes = sorted({p[0] for points in lines.values() for p in points})
+    ax.set_xticks(sizes, [f"{int(x):,}" for x in sizes])
+    ax.xaxis.set_minor_locator(NullLocator())
     ax.set_xlabel("training images (real)")
     ax.set_ylabel("test accuracy")
     ax.set_title("Test accuracy by training-set size (mean ± std over seeds)")
