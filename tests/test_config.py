@@ -27,6 +27,8 @@ GROUPS = [
     "experiment",
     "debug",
 ]
+#: Values an option cannot run without (it refuses to resolve until they are given).
+REQUIRED = {"experiment=fingers_hand_transfer": ["model.init_from=some/last.ckpt"]}
 OPTIONS = [(g, p.stem) for g in GROUPS for p in sorted((CONF / g).glob("*.yaml"))]
 
 
@@ -58,7 +60,8 @@ def test_no_model_config_hard_codes_the_class_count():
 
 @pytest.mark.parametrize(("group", "option"), OPTIONS, ids=[f"{g}={o}" for g, o in OPTIONS])
 def test_option_composes_and_resolves(tmp_path, group, option):
-    cfg = composed(tmp_path, f"{group}={option}")
+    extra = REQUIRED.get(f"{group}={option}", [])
+    cfg = composed(tmp_path, f"{group}={option}", *extra)
     resolved = OmegaConf.to_container(cfg, resolve=True)
     assert resolved["seed"] == 42
     assert Path(resolved["paths"]["data_dir"]).is_absolute()

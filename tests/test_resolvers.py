@@ -51,3 +51,16 @@ def test_wandb_is_offline_unless_asked_online(monkeypatch, mode, offline):
 def test_relative_paths_are_taken_from_the_repository(tmp_path):
     assert resolve_path("data") == str(REPO / "data")
     assert resolve_path(str(tmp_path)) == str(tmp_path)
+
+
+def test_required_value_names_the_key_and_an_example():
+    from omegaconf import OmegaConf
+
+    from auglab.train import one_line
+
+    cfg = OmegaConf.create({"init_from": "${auglab.required:model.init_from,run/last.ckpt}"})
+    with pytest.raises(Exception) as caught:
+        _ = cfg.init_from
+    assert one_line(caught.value) == (
+        "model.init_from is required by this experiment: add model.init_from=run/last.ckpt"
+    )

@@ -1,4 +1,4 @@
-"""OmegaConf resolvers used by `conf/`: repository-relative paths and run naming."""
+"""OmegaConf resolvers used by `conf/`: repository-relative paths, run naming, required keys."""
 
 from __future__ import annotations
 
@@ -42,6 +42,13 @@ def wandb_offline() -> bool:
     return os.environ.get("WANDB_MODE", "offline").lower() != "online"
 
 
+def required(key: str, example: str) -> None:
+    """A value an experiment cannot run without (``???`` is lost when merged over a default)."""
+    from auglab.errors import ConfigError
+
+    raise ConfigError(f"{key} is required by this experiment: add {key}={example}")
+
+
 def _hydra_config():
     from hydra.core.hydra_config import HydraConfig
 
@@ -55,6 +62,7 @@ def register_resolvers() -> None:
         "auglab.run_name": run_name,
         "auglab.sweep_group": sweep_group,
         "auglab.wandb_offline": wandb_offline,
+        "auglab.required": required,
     }
     for name, fn in resolvers.items():
         if not OmegaConf.has_resolver(name):

@@ -89,7 +89,9 @@ def run(cfg: DictConfig, job: Job, output_dir: Path) -> dict[str, Any]:
     elif best is None:
         log.warning("No best checkpoint was saved: testing the weights at the end of training")
     last = getattr(ckpt, "last_model_path", None)  # read before test() restores callback state
-    tested = trainer.test(model, datamodule=datamodule, ckpt_path=tested_ckpt, weights_only=False)[0]
+    tested = trainer.test(model, datamodule=datamodule, ckpt_path=tested_ckpt, weights_only=False)[
+        0
+    ]
 
     hc = HydraConfig.get()
     metrics = {
@@ -122,10 +124,21 @@ def run(cfg: DictConfig, job: Job, output_dir: Path) -> dict[str, Any]:
 
 
 def one_line(err: BaseException) -> str:
-    cause = err
-    while cause.__cause__ is not None and not isinstance(cause, ConfigError):
-        cause = cause.__cause__
-    return " ".join(str(cause).split()) or type(cause).__name__
+    """The ConfigError behind ``err`` if any (OmegaConf and Hydra wrap them), else its root cause."""
+    seen, chain = set(), [err]
+    while chain[-1] is not None and id(chain[-1]) not in seen:
+        seen.add(id(chain[-1]))
+        chain.append(chain[-1].__cause__ or chain[-1].__context__)
+    chain.pop()
+    config_errors = [e for e in chain if isinstance(e, ConfigError)]
+    root = config_errors[0] if config_errors else _root_cause(err)
+    return " ".join(str(root).split()) or type(root).__name__
+
+
+def _root_cause(err: BaseException) -> BaseException:
+    while err.__cause__ is not None:
+        err = err.__cause__
+    return err
 
 
 @hydra.main(version_base="1.3", config_path=str(repo_root() / "conf"), config_name="train")

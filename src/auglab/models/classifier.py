@@ -64,6 +64,12 @@ class ImageClassifier(L.LightningModule):
             set_frozen_to_eval(self.net)
         return self
 
+    def on_fit_start(self) -> None:
+        # Lightning keeps each module's mode as it finds it (and restores it after
+        # validation), so frozen batch norms are put in inference mode once here.
+        if self.hparams.freeze_backbone:
+            set_frozen_to_eval(self.net)
+
     def __setattr__(self, name: str, value: object) -> None:
         # Lightning sets this plain string around every hook, ~40 times a step; the
         # generic nn.Module.__setattr__ checks it against parameters, buffers and modules.
