@@ -10,13 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import NullLocator, ScalarFormatter
-from torch import Tensor
-from torchmetrics.classification import MulticlassConfusionMatrix
+
+if TYPE_CHECKING:  # not imported at run time: `python -m auglab.report` needs no torch
+    from torch import Tensor
+    from torchmetrics.classification import MulticlassConfusionMatrix
 
 #: Resolution of every saved picture.
 DPI = 100
@@ -61,10 +64,9 @@ def confusion_matrix_figure(
 
 def _as_hwc(image: Tensor | np.ndarray) -> np.ndarray:
     """(H, W, C) floats in [0, 1] from a CHW float tensor or an HWC uint8 array."""
-    if isinstance(image, Tensor):
+    if not isinstance(image, np.ndarray):  # a torch tensor
         return image.detach().float().cpu().permute(1, 2, 0).numpy()
-    array = np.asarray(image)
-    return array.astype(np.float32) / 255.0 if array.dtype == np.uint8 else array
+    return image.astype(np.float32) / 255.0 if image.dtype == np.uint8 else image
 
 
 def image_grid_figure(
