@@ -59,7 +59,7 @@ def lightning_epochs(images, labels, epochs: int, out: Path) -> list[float]:
                 "+trainer.limit_val_batches=0",
                 "+trainer.num_sanity_val_steps=0",
                 f"trainer.default_root_dir={out}",
-                f"callbacks.model_checkpoint.dirpath={out}/checkpoints",
+                f"paths.output_dir={out}",
             ],
         )
     L.seed_everything(0, verbose=False)

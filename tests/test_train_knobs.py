@@ -33,8 +33,9 @@ def test_samples_per_epoch_matches_steps_across_sizes(run_env, tmp_path):
     sweep = tmp_path / "sweep"
     train(
         "-m", "data.size=50,500", "data.samples_per_epoch=320", *FAST,
-        f"hydra.sweep.dir={sweep}", env=run_env,
+        "callbacks.pictures=null", f"hydra.sweep.dir={sweep}", env=run_env,
     )  # fmt: skip
+    assert not (sweep / "0" / "pictures").exists()  # a callback switched off with null
     jobs = [metrics(sweep / str(i)) for i in (0, 1)]
     assert [j["train_size"] for j in jobs] == [50, 500]
     assert [j["optimizer_steps"] for j in jobs] == [10, 10]

@@ -62,8 +62,9 @@ def build(cfg: DictConfig) -> Job:
     )
     model = instantiate(cfg.model, net=net)
     timer = TrainTimer()
-    callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values()]
-    loggers = [instantiate(c) for c in (cfg.get("logger") or {}).values()]
+    # `callbacks.pictures=null` switches one entry off.
+    callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None]
+    loggers = [instantiate(c) for c in (cfg.get("logger") or {}).values() if c is not None]
     trainer = instantiate(cfg.trainer, callbacks=[*callbacks, timer], logger=loggers or False)
     return Job(datamodule, model, trainer, timer)
 
