@@ -6,9 +6,10 @@ preset through the batched torch warp (the default), and the preset through
 albumentations per image (the fallback). Generated 32x32x1 MNIST-like images by
 default; ``--data-dir`` reads real MNIST (E1's 10,000-image slice) instead.
 
-    python bench/augment.py [--preset on] [--data-dir ../shared/data] [--epochs 3]
+    python bench/augment.py [--preset on] [--data-dir ../shared/data] [--rounds 6]
 
-Last line: ``aug-on/aug-off epoch-time ratio: X.XX`` for the default path (target <= 1.15).
+Last line: ``aug-on/aug-off epoch-time ratio: X.XX`` for the default (batched) path, the
+median over rounds of paired epoch-time ratios (target <= 1.15).
 """
 
 from __future__ import annotations
@@ -65,22 +66,27 @@ def images_per_second(ds: ArrayDataset, batch: int = 64) -> float:
     return len(ds) / (time.perf_counter() - start)
 
 
-def epoch_seconds(dm: ImageDataModule, epochs: int) -> list[float]:
-    """A plain LeNet-5 training loop over the datamodule's own training loader."""
-    torch.manual_seed(0)
-    net = LeNet5(num_classes=10, input_shape=(1, 32, 32)).to(memory_format=torch.channels_last)
-    opt = torch.optim.Adam(net.parameters(), lr=1e-3, eps=1e-7)
-    loss_fn = nn.CrossEntropyLoss()
-    times = []
-    for _ in range(epochs + 1):
+class Loop:
+    """A plain LeNet-5 training loop over a datamodule's own training loader."""
+
+    def __init__(self, dm: ImageDataModule, train_set: ArrayDataset) -> None:
+        torch.manual_seed(0)
+        self.dm, self.train_set = dm, train_set
+        self.net = LeNet5(num_classes=10, input_shape=(1, 32, 32)).to(
+            memory_format=torch.channels_last
+        )
+        self.opt = torch.optim.Adam(self.net.parameters(), lr=1e-3, eps=1e-7)
+        self.loss_fn = nn.CrossEntropyLoss()
+
+    def epoch(self) -> float:
+        self.dm.train_set = self.train_set
         start = time.perf_counter()
-        for x, y in dm.train_dataloader():
-            opt.zero_grad(set_to_none=True)
-            loss = loss_fn(net(x.contiguous(memory_format=torch.channels_last)), y)
+        for x, y in self.dm.train_dataloader():
+            self.opt.zero_grad(set_to_none=True)
+            loss = self.loss_fn(self.net(x.contiguous(memory_format=torch.channels_last)), y)
             loss.backward()
-            opt.step()
-        times.append(time.perf_counter() - start)
-    return times[1:]  # the first epoch warms up
+            self.opt.step()
+        return time.perf_counter() - start
 
 
 def main() -> None:
@@ -88,8 +94,7 @@ def main() -> None:
     parser.add_argument("--preset", default="on", help="conf/aug/<preset>.yaml")
     parser.add_argument("--data-dir", default=None, help="folder holding MNIST/raw/")
     parser.add_argument("--images", type=int, default=10_000)
-    parser.add_argument("--epochs", type=int, default=3, help="timed epochs per repetition")
-    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=6, help="timed epochs of each variant")
     parser.add_argument("--workers", type=int, default=0, help="DataLoader workers")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (cores)")
     args = parser.parse_args()
@@ -120,24 +125,26 @@ def main() -> None:
         rates = [images_per_second(ds) for _ in range(3)]
         print(f"{name:9s} __getitems__: {statistics.median(rates):9,.0f} img/s")
 
+    # One epoch of each variant per round, in a rotating order, so a busy spell on a
+    # shared machine hits all three alike; ratios are paired within a round.
+    loops = {name: Loop(dm, ds) for name, ds in variants.items()}
+    for loop in loops.values():
+        loop.epoch()  # warm-up
     epochs: dict[str, list[float]] = {name: [] for name in variants}
-    for r in range(args.repeats):
-        # Rotate the order so no variant always runs on a warmer (or busier) machine.
+    for r in range(args.rounds):
         names = list(variants)[r % 3 :] + list(variants)[: r % 3]
         for name in names:
-            dm.train_set = variants[name]
-            times = epoch_seconds(dm, args.epochs)
-            epochs[name].extend(times)
-            print(f"repeat {r} {name:9s} epoch s: " + " ".join(f"{t:.3f}" for t in times))
-    off = statistics.median(epochs["off"])
+            epochs[name].append(loops[name].epoch())
+        print(f"round {r}: " + "  ".join(f"{n} {epochs[n][-1]:.3f} s" for n in variants))
     for name, times in epochs.items():
         t = statistics.median(times)
-        print(
-            f"{name:9s} median epoch {t:.3f} s ({len(images) / t:,.0f} img/s, x{t / off:.2f} of off)"
-        )
-    per_image = statistics.median(epochs["per-image"]) / off
-    print(f"albumentations per image: aug-on/aug-off epoch-time ratio: {per_image:.2f}")
-    print(f"aug-on/aug-off epoch-time ratio: {statistics.median(epochs['batched']) / off:.2f}")
+        print(f"{name:9s} median epoch {t:.3f} s ({len(images) / t:,.0f} img/s)")
+
+    def ratio(name: str) -> float:
+        return statistics.median(a / b for a, b in zip(epochs[name], epochs["off"], strict=True))
+
+    print(f"albumentations per image: aug-on/aug-off epoch-time ratio: {ratio('per-image'):.2f}")
+    print(f"aug-on/aug-off epoch-time ratio: {ratio('batched'):.2f}")
 
 
 if __name__ == "__main__":
