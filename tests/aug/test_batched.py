@@ -222,3 +222,13 @@ def test_what_it_cannot_reproduce_is_left_to_albumentations_with_a_reason(transf
     transforms = transform if isinstance(transform, list) else [transform]
     fast, why_not = batched_augment(A.Compose(transforms))
     assert fast is None and reason in why_not
+
+
+def test_in_a_mixed_batch_the_images_left_alone_are_bit_for_bit():
+    torch.manual_seed(0)
+    fast, _ = batched_augment(A.Compose([A.HorizontalFlip(p=0.5)]))
+    x = torch.rand(32, 1, 28, 28)  # 28: pixel centres are not dyadic, resampling would show
+    out = fast(x.clone())
+    kept = [i for i in range(32) if torch.equal(out[i], x[i])]
+    flipped = [i for i in range(32) if torch.allclose(out[i], x[i].flip(-1), atol=1e-5)]
+    assert 0 < len(kept) < 32 and sorted(kept + flipped) == list(range(32))

@@ -148,23 +148,28 @@ class BatchedAugment:
         return total
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        """``x`` warped; images whose draw is the identity come back bit-for-bit.
+        """``x`` warped, as a new contiguous (N, C, H, W) tensor (``x`` itself if nothing moves).
 
-        Returns ``x`` itself, written in place, when only some images move, else a
-        new contiguous (N, C, H, W) tensor.
+        Images whose draw is the identity come back bit-for-bit, not resampled.
         """
         n, _, height, width = x.shape
         matrices = self.sample(n, height, width)
         moved = np.abs(matrices - np.eye(3)).max(axis=(1, 2)) > 1e-9
         if not moved.any():
             return x
-        theta = torch.from_numpy(_normalised_inverse(matrices[moved], height, width))
-        grid = torch.matmul(_base_grid(height, width), theta.to(x.dtype).transpose(1, 2))
-        if moved.all():
-            return _sample(x, grid.view(n, height, width, 2), self.padding_mode)
-        index = torch.from_numpy(np.flatnonzero(moved))
-        x[index] = _sample(x[index], grid.view(len(index), height, width, 2), self.padding_mode)
-        return x
+        theta = torch.from_numpy(_normalised_inverse(matrices, height, width)).to(x.dtype)
+        grid = torch.matmul(_base_grid(height, width), theta.transpose(1, 2))
+        out = F.grid_sample(
+            x,
+            grid.view(n, height, width, 2),
+            mode="bilinear",
+            padding_mode=self.padding_mode,
+            align_corners=False,
+        )
+        if not moved.all():  # cheaper than gathering the moved ones: few stay put
+            keep = torch.from_numpy(np.flatnonzero(~moved))
+            out[keep] = x[keep]
+        return out
 
 
 def batched_augment(pipeline: A.Compose) -> tuple[BatchedAugment | None, str]:
@@ -220,10 +225,6 @@ def _padding_mode(t: A.Affine) -> str | None:
 def _range(value: tuple[float, float]) -> Range:
     lo, hi = value
     return float(lo), float(hi)
-
-
-def _sample(x: torch.Tensor, grid: torch.Tensor, padding_mode: str) -> torch.Tensor:
-    return F.grid_sample(x, grid, mode="bilinear", padding_mode=padding_mode, align_corners=False)
 
 
 def _eye(n: int) -> np.ndarray:
