@@ -54,6 +54,22 @@ def decode_index(images: np.ndarray, pad: int = 2) -> np.ndarray:
     return px[:, 0] + 256 * px[:, 1] + 65536 * px[:, 2]
 
 
+def quiet_trainer(root: Path, **overrides):
+    """A CPU Lightning Trainer with no logger, checkpoints, progress bar or summary."""
+    import lightning as L
+
+    options = dict(
+        max_epochs=1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        accelerator="cpu",
+        default_root_dir=root,
+    )
+    return L.Trainer(**{**options, **overrides})
+
+
 def train(*overrides: str, env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess:
     """Run the real entry point, as a user would."""
     proc = subprocess.run(

@@ -19,7 +19,7 @@ from auglab.data.base import ImageDataModule
 from auglab.errors import ConfigError
 from auglab.models import ImageClassifier
 from auglab.models.nets import LeNet5
-from tests.helpers import train
+from tests.helpers import quiet_trainer, train
 
 PICTURES = {
     "augmented_samples.png",
@@ -68,16 +68,7 @@ def fit_and_test(
         step_lr if scheduler else None,
         channels_last=False,
     )
-    options = dict(
-        max_epochs=1,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        accelerator="cpu",
-        default_root_dir=tmp_path,
-    )
-    trainer = L.Trainer(callbacks=callbacks, **{**options, **trainer_kwargs})
+    trainer = quiet_trainer(tmp_path, callbacks=callbacks, **trainer_kwargs)
     trainer.fit(model, datamodule=data)
     if test:
         trainer.test(model, datamodule=data, verbose=False)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from functools import partial
 
-import lightning as L
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
 from auglab.models import ImageClassifier
 from auglab.models.nets import LeNet5
+from tests.helpers import quiet_trainer
 
 
 def test_partials_are_completed_with_the_parameters():
@@ -27,15 +27,7 @@ def test_train_accuracy_counts_every_image_of_the_epoch(tmp_path):
     x, y = torch.rand(96, 1, 32, 32), torch.randint(0, 10, (96,))
     loader = DataLoader(TensorDataset(x, y), batch_size=32)
     model = ImageClassifier(LeNet5(), partial(torch.optim.SGD, lr=0.0))  # lr 0: weights stay put
-    trainer = L.Trainer(
-        max_epochs=1,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        default_root_dir=tmp_path,
-        accelerator="cpu",
-        num_sanity_val_steps=0,
-    )
+    trainer = quiet_trainer(tmp_path, num_sanity_val_steps=0)
     trainer.fit(model, loader, loader)
     with torch.no_grad():
         expected = (model(x).argmax(1) == y).float().mean()

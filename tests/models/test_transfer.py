@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from functools import partial
 
-import lightning as L
 import pytest
 import torch
 from torch import nn
@@ -13,6 +12,7 @@ from torch.utils.data import DataLoader, TensorDataset
 from auglab.errors import ConfigError
 from auglab.models import ImageClassifier
 from auglab.models.nets import LeNet5
+from tests.helpers import quiet_trainer
 
 
 def saved_checkpoint(tmp_path, net: nn.Module) -> str:
@@ -74,14 +74,7 @@ def test_frozen_backbone_does_not_move_and_the_head_learns(tmp_path):
     backbone = {k: v.clone() for k, v in model.net.features.state_dict().items()}
     head = model.net.head.weight.detach().clone()
     x, y = torch.rand(64, 1, 32, 32), torch.randint(0, 2, (64,))
-    trainer = L.Trainer(
-        max_epochs=2,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        default_root_dir=tmp_path,
-        accelerator="cpu",
-    )
+    trainer = quiet_trainer(tmp_path, max_epochs=2)
     trainer.fit(model, DataLoader(TensorDataset(x, y), batch_size=16))
     for name, value in model.net.features.state_dict().items():
         assert torch.equal(value, backbone[name]), name

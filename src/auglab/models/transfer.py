@@ -17,21 +17,27 @@ def backbone_state(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return {k: v for k, v in state.items() if not k.startswith(HEAD_PREFIX)}
 
 
-def read_net_state(path: str | Path) -> dict[str, torch.Tensor]:
-    """The network weights in a Lightning checkpoint (``net.*`` keys) or a plain state dict."""
-    path = Path(path)
+def load_torch_file(path: str | Path, key: str, expected: str, weights_only: bool) -> object:
+    """``torch.load`` for a file named in the config: a missing or unreadable file is a ConfigError."""
+    path = Path(path).expanduser()
     if not path.is_file():
-        raise ConfigError(
-            f"model.init_from={path}: no such file; pass a checkpoint of an earlier run, "
-            "e.g. logs/runs/<time>/checkpoints/last.ckpt"
-        )
+        raise ConfigError(f"{key}={path}: no such file; {expected}")
     try:
-        saved = torch.load(path, map_location="cpu", weights_only=False)
+        return torch.load(path, map_location="cpu", weights_only=weights_only)
     except Exception as err:  # noqa: BLE001 - any unreadable file gets the same advice
         raise ConfigError(
-            f"model.init_from={path} is not a readable torch checkpoint ({type(err).__name__}): "
-            "pass a .ckpt written by auglab or a saved state_dict"
+            f"{key}={path} is not a readable torch file ({type(err).__name__}): {expected}"
         ) from None
+
+
+def read_net_state(path: str | Path) -> dict[str, torch.Tensor]:
+    """The network weights in a Lightning checkpoint (``net.*`` keys) or a plain state dict."""
+    saved = load_torch_file(
+        path,
+        "model.init_from",
+        "pass a checkpoint of an earlier run, e.g. logs/runs/<time>/checkpoints/last.ckpt",
+        weights_only=False,  # Lightning checkpoints hold the run's hyperparameters
+    )
     state = saved.get("state_dict", saved) if isinstance(saved, dict) else None
     if not isinstance(state, dict):
         raise ConfigError(

@@ -16,6 +16,7 @@ from auglab.models.nets.head import HeadNet, linear_head
 from auglab.models.nets.init import keras_init
 from auglab.models.nets.layers import dense_stack
 from auglab.models.nets.shapes import require_min_size
+from auglab.models.transfer import load_torch_file
 
 IMAGENET = VGG16_Weights.IMAGENET1K_V1
 FEATURES = "features."
@@ -90,19 +91,13 @@ def _read_state(weights: str) -> dict[str, Tensor]:
                 f"torchvision file at {imagenet_cache_path()} or set "
                 "model.net.weights=<path to .pth> or model.net.weights=null"
             ) from None
-    path = Path(weights).expanduser()
-    if not path.is_file():
-        raise ConfigError(
-            f"model.net.weights={weights}: no such file; give a torchvision VGG16 state_dict "
-            "(.pth), imagenet, or null"
-        )
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # any unreadable file gets the same advice
-        raise ConfigError(
-            f"model.net.weights={weights} is not a readable state_dict ({type(err).__name__}): "
-            "save one with torch.save(torchvision.models.vgg16(...).state_dict(), path)"
-        ) from None
+    state = load_torch_file(
+        weights,
+        "model.net.weights",
+        "give a torchvision VGG16 state_dict (.pth, saved with "
+        "torch.save(torchvision.models.vgg16(...).state_dict(), path)), imagenet, or null",
+        weights_only=True,
+    )
     if not isinstance(state, dict):
         raise ConfigError(
             f"model.net.weights={weights} holds no state_dict: save model.state_dict()"
