@@ -103,3 +103,16 @@ def test_cfg_job_prints_the_composed_config(entry):
     assert out.returncode == 0, out.stderr
     printed = OmegaConf.create(out.stdout)
     assert printed.model.net._target_ == "auglab.models.nets.LeNet5"
+
+
+def test_e4_distortions_command_keeps_rmsprops_own_learning_rate(tmp_path):
+    # The SGD run's rates come from the step table; they must not leak into RMSprop.
+    cfg = composed(
+        tmp_path,
+        "experiment=mnist_lenet5_classic",
+        "aug=e4",
+        "optim=rmsprop",
+        "scheduler=none",
+    )
+    assert cfg.optim._target_ == "torch.optim.RMSprop" and cfg.optim.lr == 1e-3
+    assert cfg.scheduler is None
