@@ -106,8 +106,14 @@ def test_on_at_half_strength_composes(tmp_path):
     assert affine_of(build_augmentation(aug)).rotate == pytest.approx((-22.5, 22.5))
 
 
-def test_strength_composes_with_off(tmp_path):
-    assert build_augmentation(composed_aug(tmp_path, "aug=off", "aug.strength=1.5")) is None
+def test_strength_composes_with_off_and_scaling_nothing_is_refused(tmp_path):
+    for strength in ("0", "1"):
+        off = composed_aug(tmp_path, "aug=off", f"aug.strength={strength}")
+        assert build_augmentation(off) is None
+    with pytest.raises(
+        ConfigError, match=r"aug.strength=1.5 has nothing to scale.*aug=on aug.strength=1.5"
+    ):
+        build_augmentation(composed_aug(tmp_path, "aug=off", "aug.strength=1.5"))
 
 
 @pytest.mark.parametrize("name", PRESETS)

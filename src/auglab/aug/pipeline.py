@@ -24,6 +24,13 @@ def build_augmentation(preset: Mapping | None) -> A.Compose | None:
     preset = preset or {}
     strength = check_strength(preset.get("strength", 1.0))
     transforms: Sequence = preset.get("transforms") or []
+    if not transforms and strength not in (0.0, 1.0):
+        # Otherwise `-m aug.strength=0,0.5,1` on the default aug=off trains the same
+        # unaugmented model under four labels.
+        raise ConfigError(
+            f"aug.strength={strength:g} has nothing to scale: aug={preset.get('name')} has no "
+            f"transforms; pick a preset, e.g. aug=on aug.strength={strength:g}"
+        )
     if not transforms or strength == 0.0:
         return None
     ops = []
