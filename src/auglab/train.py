@@ -82,17 +82,11 @@ def run(cfg: DictConfig, job: Job, output_dir: Path) -> dict[str, Any]:
 
     ckpt = trainer.checkpoint_callback
     best = ckpt.best_model_path if ckpt is not None and ckpt.best_model_path else None
-    tested_ckpt = best
-    if getattr(datamodule, "val_from_test", False):
-        # The "best" epoch was chosen on the test set itself: testing it would flatter.
-        log.info("data.val_from_test=true: testing the final weights, not the best epoch")
-        tested_ckpt = None
-    elif best is None:
-        log.warning("No best checkpoint was saved: testing the weights at the end of training")
     last = getattr(ckpt, "last_model_path", None)  # read before test() restores callback state
-    tested = trainer.test(model, datamodule=datamodule, ckpt_path=tested_ckpt, weights_only=False)[
-        0
-    ]
+    tested_ckpt = _checkpoint_to_test(best, datamodule)
+    (tested,) = trainer.test(
+        model, datamodule=datamodule, ckpt_path=tested_ckpt, weights_only=False
+    )
 
     hc = HydraConfig.get()
     metrics = {
@@ -124,16 +118,28 @@ def run(cfg: DictConfig, job: Job, output_dir: Path) -> dict[str, Any]:
     return metrics
 
 
+def _checkpoint_to_test(best: str | None, datamodule: ImageDataModule) -> str | None:
+    """The best checkpoint by validation accuracy; None (the final weights) when there is none
+    or when the "best" epoch was picked on the test set itself."""
+    if datamodule.val_from_test:
+        log.info("data.val_from_test=true: testing the final weights, not the best epoch")
+        return None
+    if best is None:
+        log.warning("No best checkpoint was saved: testing the weights at the end of training")
+    return best
+
+
 def one_line(err: BaseException) -> str:
     """The ConfigError behind ``err`` if any (OmegaConf and Hydra wrap them), else its root cause."""
-    seen, chain = set(), [err]
-    while chain[-1] is not None and id(chain[-1]) not in seen:
-        seen.add(id(chain[-1]))
-        chain.append(chain[-1].__cause__ or chain[-1].__context__)
-    chain.pop()
-    config_errors = [e for e in chain if isinstance(e, ConfigError)]
-    root = config_errors[0] if config_errors else _root_cause(err)
+    root = _config_error(err) or _root_cause(err)
     return " ".join(str(root).split()) or type(root).__name__
+
+
+def _config_error(err: BaseException | None) -> ConfigError | None:
+    # OmegaConf raises its own error "from None": the ConfigError is only in __context__.
+    while err is not None and not isinstance(err, ConfigError):
+        err = err.__cause__ or err.__context__
+    return err
 
 
 def _root_cause(err: BaseException) -> BaseException:

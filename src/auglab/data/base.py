@@ -145,37 +145,37 @@ class ImageDataModule(L.LightningDataModule):
             self.test_set = ArrayDataset(self._pad(images), labels)
 
     def train_dataloader(self) -> DataLoader:
-        if self.samples_per_epoch is None or self.train_set is None:
-            return self._loader(self.train_set, self.batch_size, shuffle=True)
-        # A fixed number of draws per epoch, so every data.size takes the same optimiser
-        # steps; with replacement only when the set is smaller than an epoch.
-        sampler = RandomSampler(
-            self.train_set,
-            replacement=len(self.train_set) < self.samples_per_epoch,
-            num_samples=self.samples_per_epoch,
-        )
-        return self._loader(self.train_set, self.batch_size, shuffle=True, sampler=sampler)
+        sampler = None
+        if self.samples_per_epoch is not None and self.train_set is not None:
+            # A fixed number of draws per epoch, so every data.size takes the same optimiser
+            # steps; with replacement only when the set is smaller than an epoch.
+            sampler = RandomSampler(
+                self.train_set,
+                replacement=len(self.train_set) < self.samples_per_epoch,
+                num_samples=self.samples_per_epoch,
+            )
+        return self._loader(self.train_set, self.batch_size, train=True, sampler=sampler)
 
     def val_dataloader(self) -> DataLoader:
-        return self._loader(self.val_set, self.eval_batch_size, shuffle=False)
+        return self._loader(self.val_set, self.eval_batch_size, train=False)
 
     def test_dataloader(self) -> DataLoader:
-        return self._loader(self.test_set, self.eval_batch_size, shuffle=False)
+        return self._loader(self.test_set, self.eval_batch_size, train=False)
 
     def _loader(
         self,
         dataset: ArrayDataset | None,
         batch_size: int,
-        shuffle: bool,
+        train: bool,
         sampler: RandomSampler | None = None,
     ) -> DataLoader:
         if dataset is None:
             raise RuntimeError("call setup() before asking for a dataloader")
-        workers = self.num_workers if shuffle else 0  # evaluation sets need no augmentation
+        workers = self.num_workers if train else 0  # evaluation sets need no augmentation
         return DataLoader(
             dataset,
             batch_size=batch_size,
-            shuffle=shuffle if sampler is None else None,
+            shuffle=train and sampler is None,
             sampler=sampler,
             num_workers=workers,
             persistent_workers=workers > 0,
@@ -194,6 +194,12 @@ class ImageDataModule(L.LightningDataModule):
         top, left = (self.pad_to - h) // 2, (self.pad_to - w) // 2
         pads = ((0, 0), (top, self.pad_to - h - top), (left, self.pad_to - w - left), (0, 0))
         return np.pad(images, pads)
+
+
+def download_failed(err: BaseException) -> str:
+    """The last line of a torchvision download error: the part that says why."""
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    return f"and the download failed: {lines[-1] if lines else type(err).__name__}"
 
 
 def _optional_count(name: str, value: object) -> int | None:

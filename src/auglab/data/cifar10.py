@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from torchvision.datasets import CIFAR10
 
-from auglab.data.base import ImageDataModule
+from auglab.data.base import ImageDataModule, download_failed
 from auglab.errors import ConfigError
 
 FILES = tuple(name for name, _ in CIFAR10.train_list + CIFAR10.test_list) + (
@@ -40,19 +40,6 @@ class CIFAR10DataModule(ImageDataModule):
     unlike ``seed``, keeps the validation images fixed across training seeds.
     """
 
-    class_names = (
-        "airplane",
-        "automobile",
-        "bird",
-        "cat",
-        "deer",
-        "dog",
-        "frog",
-        "horse",
-        "ship",
-        "truck",
-    )
-
     def __init__(
         self, data_dir: str | Path, download: bool = True, split_seed: int = 20, **kwargs
     ) -> None:
@@ -71,8 +58,7 @@ class CIFAR10DataModule(ImageDataModule):
         try:
             CIFAR10(root=str(self.data_dir), train=True, download=True)
         except (OSError, RuntimeError) as err:
-            lines = [line.strip() for line in str(err).splitlines() if line.strip()]
-            self._refuse(f"and the download failed: {lines[-1] if lines else type(err).__name__}")
+            self._refuse(download_failed(err))
 
     def read_split(self, split: str) -> tuple[np.ndarray, np.ndarray]:
         if self._missing():

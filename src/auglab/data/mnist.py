@@ -8,7 +8,7 @@ import numpy as np
 from torchvision.datasets import MNIST
 from torchvision.datasets.utils import extract_archive
 
-from auglab.data.base import ImageDataModule
+from auglab.data.base import ImageDataModule, download_failed
 from auglab.errors import ConfigError
 
 TRAIN_POOL = 55_000  # train[55000:60000] is E1's validation set
@@ -43,11 +43,7 @@ class MNISTDataModule(ImageDataModule):
         try:
             MNIST(root=str(self.data_dir), train=True, download=self.download)
         except RuntimeError as err:
-            if self.download:
-                lines = [line.strip() for line in str(err).splitlines() if line.strip()]
-                reason = f"and the download failed: {lines[-1] if lines else type(err).__name__}"
-            else:
-                reason = "and data.download=false"
+            reason = download_failed(err) if self.download else "and data.download=false"
             raise ConfigError(
                 f"MNIST not found in {self.raw_dir} {reason}. Put train-images-idx3-ubyte.gz, "
                 "train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from pathlib import Path
 
 import numpy as np
@@ -38,8 +39,7 @@ def cache_key(source: ArrayDataset, size: int, seed: int) -> str:
 
 def describe(transform: object) -> str:
     """A stable description of an augmentation pipeline (no memory addresses)."""
-    text = repr(transform)
-    return " ".join(part for part in text.split() if " at 0x" not in part and "0x" not in part)
+    return re.sub(r" at 0x[0-9a-f]+", "", repr(transform))
 
 
 def expand(
