@@ -1,29 +1,23 @@
-"""What a job leaves in its output dir, and tidying up after a config error."""
+"""What a job leaves in its output dir, tidying up after a config error, and checking
+before anything is written that the output dir can be written at all."""
 
 from __future__ import annotations
 
-import json
+import os
 import shutil
+import sys
 from pathlib import Path
 from typing import Any
 
+from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
-METRICS_FILE = "metrics.json"
 RESOLVED_CONFIG_FILE = "config.yaml"
 
 
 def write_resolved_config(cfg: DictConfig, output_dir: Path) -> None:
     """The job's config with every interpolation resolved: what actually ran."""
     (output_dir / RESOLVED_CONFIG_FILE).write_text(OmegaConf.to_yaml(cfg, resolve=True))
-
-
-def write_metrics(metrics: dict[str, Any], output_dir: Path) -> Path:
-    path = output_dir / METRICS_FILE
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
-    tmp.replace(path)  # atomic: a summary never reads half a file
-    return path
 
 
 def discard_job_dir(output_dir: Path, sweep_dir: Path | None, job_name: str, log_dir: Path) -> None:
@@ -55,3 +49,32 @@ def _rmdir_if_empty(path: Path) -> bool:
         return True
     except OSError:
         return False
+
+
+class WritableOutputs(Callback):
+    """Before Hydra creates the run or sweep dir: one line, not a traceback, when it can't."""
+
+    def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
+        check_writable(Path(str(config.hydra.run.dir)), "hydra.run.dir")
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        check_writable(Path(str(config.hydra.sweep.dir)), "hydra.sweep.dir")
+
+
+def check_writable(directory: Path, key: str) -> None:
+    """Exit with one line if ``directory`` cannot be created or written; create nothing."""
+    existing = directory
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    problem = None
+    if not existing.is_dir():
+        problem = f"{existing} is a file, not a folder"
+    elif not os.access(existing, os.W_OK | os.X_OK):
+        problem = f"{existing} is not writable"
+    if problem:
+        print(
+            f"auglab: error: cannot write the output dir {directory}: {problem}; set {key}=<a folder "
+            "you can write> (or paths.log_dir=... for every run)",
+            file=sys.stderr,
+        )
+        sys.exit(2)

@@ -1,10 +1,10 @@
 """The sweep report: test accuracy against training-set size, per augmentation setting.
 
 ``python -m auglab.report <sweep_dir>`` rebuilds ``summary.csv``/``summary.md``,
-``report.md`` and ``report.png`` from the job dirs, also while a sweep runs or
-after it was interrupted: finished jobs (those with ``metrics.json``) are
-reported, and the combinations still missing are listed, from the sweep
-overrides Hydra saved in ``multirun.yaml`` when the sweep started.
+``report.md`` and ``report.png`` from the job records, also while a sweep runs or
+after it was interrupted: finished jobs are reported, failed and diverged ones are
+listed (never averaged), and the combinations still missing are listed, from the
+sweep overrides Hydra saved in ``multirun.yaml`` when the sweep started.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import itertools
 import logging
 import statistics
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,8 +25,8 @@ from tabulate import tabulate
 
 from auglab import plots
 from auglab.errors import ConfigError
-from auglab.outputs import METRICS_FILE
-from auglab.sweep import collect_jobs, parse_override, write_summary
+from auglab.record import RECORD_FILE, JobRecord, sweep_records
+from auglab.summary import job_overrides, parse_override, varying_keys, write_summary
 
 log = logging.getLogger(__name__)
 
@@ -60,18 +60,18 @@ class Cell:
 class MissingJob:
     job_num: int
     overrides: tuple[str, ...]
-    started: bool  # its job dir exists, without metrics.json
+    started: bool  # it has a record that says "running": in progress, or its process died
 
 
-def setting_label(job: Mapping[str, Any]) -> str:
-    """``off``, ``on``, ``on x0.5`` (strength), plus `` synthetic N``; from metrics.json.
+def setting_label(job: JobRecord) -> str:
+    """``off``, ``on``, ``on x0.5`` (strength), plus `` synthetic N``; from the record.
 
     Older files lack ``aug``/``aug_strength``/``synthetic_size``: the job's
     overrides stand in, then the defaults of ``conf/train.yaml`` (aug off, strength 1).
     """
-    overrides = dict(parse_override(o) for o in job.get("overrides") or [])
-    aug = job.get("aug") or overrides.get("aug") or "off"
-    strength = job.get("aug_strength", overrides.get("aug.strength", 1.0))
+    overrides = dict(parse_override(o) for o in job.overrides)
+    aug = job.aug or overrides.get("aug") or "off"
+    strength = job.aug_strength if job.aug_strength is not None else overrides.get("aug.strength")
     strength = 1.0 if strength in (None, "", "null") else float(strength)
     if aug == "off" or strength == 0:
         label = "off"
@@ -79,39 +79,38 @@ def setting_label(job: Mapping[str, Any]) -> str:
         label = str(aug)
     else:
         label = f"{aug} x{strength:g}"
-    synthetic = job.get("synthetic_size", overrides.get("data.synthetic_size"))
+    synthetic = job.synthetic_size if job.synthetic_size is not None else overrides.get("data.synthetic_size")
     if synthetic not in (None, "", "null"):
         label += f" synthetic {int(float(synthetic))}"
     return label
 
 
-def cells(jobs: Sequence[Mapping[str, Any]]) -> list[Cell]:
-    """Jobs grouped by setting and training-set size; seeds of a group are averaged.
+def cells(jobs: Sequence[JobRecord]) -> list[Cell]:
+    """Finished jobs grouped by setting and training-set size; seeds of a group are averaged.
 
     Any other override the jobs differ in (``optim=sgd``...) is part of the setting,
-    so runs of different recipes are never averaged together.
+    so runs of different recipes are never averaged together. Failed and diverged
+    jobs have no accuracy to average: they are left out (the report lists them).
     """
-    overrides = [dict(parse_override(o) for o in job.get("overrides") or []) for job in jobs]
-    keys = dict.fromkeys(k for o in overrides for k in o)
-    other = [
-        k for k in keys if not k.startswith(PLACED_BY) and len({o.get(k) for o in overrides}) > 1
-    ]
-    groups: dict[tuple[str, int], list[Mapping[str, Any]]] = {}
-    for job, job_overrides in zip(jobs, overrides, strict=True):
-        if job.get("train_size") is None or job.get("test/acc") is None:
-            log.warning("Job %s has no train_size or test/acc: left out", job.get("job_num"))
+    jobs = [j for j in jobs if j.ok]
+    overrides = job_overrides(jobs)
+    other = [k for k in varying_keys(overrides) if not k.startswith(PLACED_BY)]
+    groups: dict[tuple[str, int], list[JobRecord]] = {}
+    for job, job_values in zip(jobs, overrides, strict=True):
+        if job.train_size is None or job.test_acc is None:
+            log.warning("Job %s has no train_size or test_acc: left out", job.job_num)
             continue
         label = ", ".join(
-            [setting_label(job), *(f"{k}={job_overrides[k]}" for k in other if k in job_overrides)]
+            [setting_label(job), *(f"{k}={job_values[k]}" for k in other if k in job_values)]
         )
-        groups.setdefault((label, int(job["train_size"])), []).append(job)
+        groups.setdefault((label, int(job.train_size)), []).append(job)
     result = [
         Cell(
             setting=label,
             train_size=size,
-            accs=tuple(float(j["test/acc"]) for j in group),
-            losses=tuple(float(j["test/loss"]) for j in group if j.get("test/loss") is not None),
-            seeds=tuple(j.get("seed") for j in group),
+            accs=tuple(float(j.test_acc) for j in group),
+            losses=tuple(float(j.test_loss) for j in group if j.test_loss is not None),
+            seeds=tuple(j.seed for j in group),
         )
         for (label, size), group in groups.items()
     ]
@@ -144,35 +143,18 @@ def expected_jobs(sweep_dir: Path) -> list[tuple[str, ...]] | None:
     return [tuple(combo) for combo in itertools.product(*choices.values())]
 
 
-def job_dirs(sweep_dir: Path) -> dict[Path, tuple[str, ...]]:
-    """Each job dir Hydra created under the sweep dir, with the job's overrides."""
-    found = {}
-    for saved in sorted(sweep_dir.glob("*/.hydra/overrides.yaml")):
-        found[saved.parent.parent] = tuple(str(o) for o in OmegaConf.load(saved))
-    return found
-
-
-def missing_jobs(sweep_dir: Path, jobs: Sequence[Mapping[str, Any]]) -> list[MissingJob] | None:
-    """Expected combinations without a finished job; None when the expected set is unknown."""
+def missing_jobs(sweep_dir: Path, jobs: Sequence[JobRecord]) -> list[MissingJob] | None:
+    """Expected combinations with no ended record; None when the expected set is unknown."""
     expected = expected_jobs(sweep_dir)
     if expected is None:
         return None
-    finished = {_key(job.get("overrides") or []) for job in jobs}
-    started = {
-        _key(overrides)
-        for path, overrides in job_dirs(sweep_dir).items()
-        if not (path / METRICS_FILE).exists()
-    }
+    ended = {_key(job.overrides) for job in jobs if job.ended}
+    started = {_key(job.overrides) for job in jobs if not job.ended}
     return [
         MissingJob(num, combo, _key(combo) in started)
         for num, combo in enumerate(expected)
-        if _key(combo) not in finished
+        if _key(combo) not in ended
     ]
-
-
-def unfinished_dirs(sweep_dir: Path) -> list[Path]:
-    """Job dirs that started but hold no ``metrics.json`` (running, crashed or stopped)."""
-    return [path for path in job_dirs(sweep_dir) if not (path / METRICS_FILE).exists()]
 
 
 def report_markdown(
@@ -180,7 +162,7 @@ def report_markdown(
     table_cells: Sequence[Cell],
     n_jobs: int,
     missing: Sequence[MissingJob] | None,
-    unfinished: Sequence[Path],
+    failed: Sequence[JobRecord] = (),
 ) -> str:
     rows = [
         {
@@ -192,7 +174,7 @@ def report_markdown(
         }
         for c in table_cells
     ]
-    expected = "" if missing is None else f" of {n_jobs + len(missing)} expected"
+    expected = "" if missing is None else f" of {n_jobs + len(missing) + len(failed)} expected"
     lines = [
         f"# Sweep report: {sweep_dir.name}",
         "",
@@ -208,15 +190,15 @@ def report_markdown(
         lines += [f"## Missing jobs ({len(missing)})", ""]
         lines += [
             f"- job {m.job_num}: `{' '.join(m.overrides)}`"
-            + (" (started, no metrics.json yet)" if m.started else " (not started)")
+            + (" (started, not finished: running, or its process died)" if m.started else " (not started)")
             for m in missing
         ]
         lines.append("")
     elif missing is None:
         lines += [f"Expected jobs unknown: no sweep overrides readable in {SWEEP_CONFIG}.", ""]
-    if unfinished:
-        lines += ["## Started without metrics.json", ""]
-        lines += [f"- `{p.name}/`" for p in unfinished]
+    if failed:
+        lines += [f"## Failed and diverged jobs ({len(failed)}), left out of the means", ""]
+        lines += [f"- {r.failure_line()}" for r in failed]
         lines.append("")
     return "\n".join(lines)
 
@@ -224,18 +206,20 @@ def report_markdown(
 def write_report(sweep_dir: Path, with_summary: bool = True) -> str | None:
     """Write ``report.md``/``report.png`` (and the summary); the report, None if no job finished."""
     sweep_dir = Path(sweep_dir)
-    jobs = collect_jobs(sweep_dir)
+    jobs = [record for _, record in sweep_records(sweep_dir)]
     if not jobs:
         return None
     if with_summary:
-        write_summary(sweep_dir)
-    table_cells = cells(jobs)
+        write_summary(sweep_dir, jobs)
+    finished = [j for j in jobs if j.ok]
+    failed = [j for j in jobs if j.status in ("failed", "diverged")]
+    table_cells = cells(finished)
     lines: dict[str, list[tuple[float, float, float | None]]] = {}
     for c in table_cells:
         lines.setdefault(c.setting, []).append((c.train_size, c.mean, c.std))
     plots.save_png(plots.sweep_report_figure(lines), sweep_dir / REPORT_PNG)
     text = report_markdown(
-        sweep_dir, table_cells, len(jobs), missing_jobs(sweep_dir, jobs), unfinished_dirs(sweep_dir)
+        sweep_dir, table_cells, len(finished), missing_jobs(sweep_dir, jobs), failed
     )
     (sweep_dir / REPORT_MD).write_text(text)
     return text
@@ -252,7 +236,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         text = write_report(_check_sweep_dir(args.sweep_dir))
         if text is None:
             raise ConfigError(
-                f"no finished job in {args.sweep_dir} (no */{METRICS_FILE}): wait for a job to finish, or pass the sweep dir itself"
+                f"no job record in {args.sweep_dir} (no */{RECORD_FILE}): wait for a job to start, or pass the sweep dir itself"
             )
     except ConfigError as err:
         print(f"auglab: error: {err}", file=sys.stderr)

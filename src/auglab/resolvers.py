@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 
 from omegaconf import OmegaConf
@@ -42,6 +43,24 @@ def wandb_offline() -> bool:
     return os.environ.get("WANDB_MODE", "offline").lower() != "online"
 
 
+#: The W&B run id of a job, kept in its directory: a resumed job continues the same run.
+WANDB_ID_FILE = "wandb_id.txt"
+
+
+def wandb_run_id() -> str | None:
+    """This job's W&B run id, made once (from the OS, not the seeded RNG) and reused."""
+    hc = _hydra_config()
+    if hc is None:
+        return None
+    path = Path(hc.runtime.output_dir) / WANDB_ID_FILE
+    if path.is_file():
+        return path.read_text().strip()
+    run_id = secrets.token_hex(6)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(run_id + "\n")
+    return run_id
+
+
 def required(key: str, example: str) -> None:
     """A value an experiment cannot run without (``???`` is lost when merged over a default)."""
     from auglab.errors import ConfigError
@@ -62,6 +81,7 @@ def register_resolvers() -> None:
         "auglab.run_name": run_name,
         "auglab.sweep_group": sweep_group,
         "auglab.wandb_offline": wandb_offline,
+        "auglab.wandb_run_id": wandb_run_id,
         "auglab.required": required,
     }
     for name, fn in resolvers.items():

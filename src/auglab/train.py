@@ -1,35 +1,42 @@
 """The train task: build data, model and trainer from the config; fit; test; record.
 
-``python train.py [overrides]`` or ``python -m auglab.train [overrides]``.
+``python train.py [overrides]`` or ``python -m auglab.train [overrides]``. Every job
+leaves one record (``auglab.record``): ``finished``, or ``failed``/``diverged`` with
+the stage and a one-line reason. A rerun in the same directory skips a finished job
+and continues any other from its last good checkpoint.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import math
+import os
 import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import hydra
 import lightning as L
 from hydra.core.hydra_config import HydraConfig
-from hydra.errors import InstantiationException
 from hydra.types import RunMode
 from hydra.utils import instantiate
+from lightning.pytorch.utilities.rank_zero import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from auglab.aug import build_augmentation
-from auglab.callbacks import TrainTimer
+from auglab.callbacks import DivergenceGuard, RngCheckpoint, TrainTimer
+from auglab.checkpoints import AtomicCheckpointIO, ResumePoint, resume_point
 from auglab.data import ImageDataModule
-from auglab.errors import ConfigError
+from auglab.errors import ConfigError, Diverged, one_line
 from auglab.isolation import isolated_job
-from auglab.outputs import discard_job_dir, write_metrics, write_resolved_config
-from auglab.resolvers import repo_root
-from auglab.runtime import skip_cuda_probe_without_gpu
+from auglab.outputs import discard_job_dir, write_resolved_config
+from auglab.record import METRIC_NAMES, JobRecord, read_record, write_record
+from auglab.resolvers import WANDB_ID_FILE, repo_root
+from auglab.runtime import set_threads, skip_cuda_probe_without_gpu
+from auglab.sweeper import job_number
 
 log = logging.getLogger(__name__)
 
@@ -49,73 +56,97 @@ class Job:
     timer: TrainTimer
 
 
-def build(cfg: DictConfig) -> Job:
+def build(cfg: DictConfig, record: JobRecord) -> Job:
     """Everything that can fail because of the config or the data, before any training."""
     skip_cuda_probe_without_gpu()
-    L.seed_everything(cfg.seed, workers=True)
+    set_threads(cfg.get("threads"), HydraConfig.get() if HydraConfig.initialized() else None)
+    _check_config(cfg)
+    L.seed_everything(cfg.seed, workers=True, verbose=False)
     datamodule: ImageDataModule = instantiate(cfg.data, augment=build_augmentation(cfg.aug))
-    datamodule.prepare_data()
-    datamodule.setup("fit")
+    record.stage = "data"
+    datamodule.load()
+    record.stage = "config"
     # Shapes flow from the data to the network: no model yaml names a class count.
     net = instantiate(
         cfg.model.net, num_classes=datamodule.num_classes, input_shape=datamodule.input_shape
     )
     model = instantiate(cfg.model, net=net)
+    model.configure_optimizers()  # a bad optimiser or scheduler setting fails here, not in fit
     timer = TrainTimer()
-    # `callbacks.pictures=null` switches one entry off.
+    # `callbacks.pictures=null` switches one entry off; divergence and RNG checkpointing stay.
     callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None]
+    callbacks += [timer, DivergenceGuard(), RngCheckpoint()]
     loggers = [instantiate(c) for c in (cfg.get("logger") or {}).values() if c is not None]
-    trainer = instantiate(cfg.trainer, callbacks=[*callbacks, timer], logger=loggers or False)
+    trainer = instantiate(
+        cfg.trainer, callbacks=callbacks, logger=loggers or False, plugins=[AtomicCheckpointIO()]
+    )
     return Job(datamodule, model, trainer, timer)
 
 
-def run(cfg: DictConfig, job: Job, output_dir: Path) -> dict[str, Any]:
-    """Fit, test the best checkpoint, and write ``metrics.json``."""
+def run(cfg: DictConfig, job: Job, output_dir: Path, record: JobRecord, start: ResumePoint | None) -> None:
+    """Fit (from ``start`` when resuming), test the best checkpoint, fill in ``record``."""
     trainer, model, datamodule = job.trainer, job.model, job.datamodule
     if trainer.is_global_zero:
         write_resolved_config(cfg, output_dir)
     for logger in trainer.loggers:
         logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
     started = time.perf_counter()
-    trainer.fit(model, datamodule=datamodule)
+    trainer.fit(
+        model,
+        datamodule=datamodule,
+        ckpt_path=str(start.path) if start else None,
+        weights_only=False,  # our own checkpoints: they carry the RNG states
+    )
     fit_seconds = time.perf_counter() - started
 
+    record.stage = "test"
     ckpt = trainer.checkpoint_callback
     best = ckpt.best_model_path if ckpt is not None and ckpt.best_model_path else None
     last = getattr(ckpt, "last_model_path", None)  # read before test() restores callback state
     tested_ckpt = _checkpoint_to_test(best, datamodule)
-    (tested,) = trainer.test(
-        model, datamodule=datamodule, ckpt_path=tested_ckpt, weights_only=False
-    )
+    (tested,) = trainer.test(model, datamodule=datamodule, ckpt_path=tested_ckpt, weights_only=False)
 
-    hc = HydraConfig.get()
-    metrics = {
-        "test/acc": tested["test/acc"],
-        "test/loss": tested["test/loss"],
-        "val/acc_best": float(model.val_acc_best.compute())
-        if model.val_acc_best.update_called
-        else None,
-        "epochs": trainer.current_epoch,
-        "optimizer_steps": trainer.global_step,
-        "train_size": datamodule.source_size,
-        "data_size": cfg.data.get("size"),
-        "synthetic_size": datamodule.synthetic_size,
-        "samples_per_epoch": datamodule.samples_per_epoch,
-        "aug": cfg.aug.get("name"),
-        "aug_strength": cfg.aug.get("strength", 1.0),
-        "train_images_seen": job.timer.images,
-        "fit_seconds": round(fit_seconds, 3),
-        "train_images_per_second": round(job.timer.images_per_second, 1),
-        "seed": cfg.seed,
-        "overrides": list(hc.overrides.task),
-        "job_num": hc.job.num if hc.mode == RunMode.MULTIRUN else None,
-        "tested_checkpoint": _relative(tested_ckpt, output_dir) or "final weights",
-        "best_checkpoint": _relative(best, output_dir),
-        "last_checkpoint": _relative(last, output_dir),
-    }
-    if trainer.is_global_zero:
-        write_metrics(metrics, output_dir)
-    return metrics
+    record.status, record.stage, record.error = "finished", None, None
+    record.test_acc, record.test_loss = tested["test/acc"], tested["test/loss"]
+    record.val_acc_best = _best_val_acc(model)
+    record.epochs = trainer.current_epoch
+    record.optimizer_steps = trainer.global_step
+    record.train_size = datamodule.train_size
+    record.synthetic_size = datamodule.synthetic_size
+    record.samples_per_epoch = datamodule.samples_per_epoch
+    record.aug = cfg.aug.get("name")
+    record.aug_strength = cfg.aug.get("strength", 1.0)
+    record.train_images_seen = job.timer.images
+    record.fit_seconds = round(fit_seconds, 3)
+    record.train_images_per_second = round(job.timer.images_per_second, 1)
+    record.tested_checkpoint = _relative(tested_ckpt, output_dir) or "final weights"
+    record.best_checkpoint = _relative(best, output_dir)
+    record.last_checkpoint = _relative(last, output_dir)
+
+
+def _check_config(cfg: DictConfig) -> None:
+    metric = cfg.get("optimized_metric")
+    if metric not in METRIC_NAMES:
+        raise ConfigError(
+            f"optimized_metric={metric!r} is not recorded: use one of {', '.join(METRIC_NAMES)} "
+            "(val/acc_best lets a sweeper choose without looking at the test set)"
+        )
+    epochs = cfg.trainer.get("max_epochs")
+    if epochs is not None and (isinstance(epochs, bool) or not isinstance(epochs, int) or epochs == 0 or epochs < -1):
+        raise ConfigError(
+            f"trainer.max_epochs={epochs!r} trains nothing: use a whole number >= 1 (E1 uses 30), "
+            "or -1 with trainer.max_steps"
+        )
+
+
+def _best_val_acc(model: L.LightningModule) -> float | None:
+    best = getattr(model, "val_acc_best", None)
+    if best is None:
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # computed before any update: -inf, reported as None
+        value = float(best.compute())
+    return value if math.isfinite(value) else None
 
 
 def _checkpoint_to_test(best: str | None, datamodule: ImageDataModule) -> str | None:
@@ -129,42 +160,106 @@ def _checkpoint_to_test(best: str | None, datamodule: ImageDataModule) -> str | 
     return best
 
 
-def one_line(err: BaseException) -> str:
-    """The ConfigError behind ``err`` if any (OmegaConf and Hydra wrap them), else its root cause."""
-    root = _config_error(err) or _root_cause(err)
-    return " ".join(str(root).split()) or type(root).__name__
+def _starting_point(output_dir: Path, name: str, previous: JobRecord | None) -> ResumePoint | None:
+    """Where this attempt starts, said in one log line: a checkpoint, or scratch."""
+    found = resume_point(output_dir / "checkpoints")
+    if isinstance(found, ResumePoint):
+        damaged = "; ".join(found.skipped)
+        where = _relative(str(found.path), output_dir)
+        log.info("%s: %sresuming from epoch %d (%s)", name, f"{damaged}: " if damaged else "", found.epoch + 1, where)
+        return found
+    if found:
+        log.warning("%s: %s: starting from scratch", name, "; ".join(found))
+    elif previous is not None:
+        log.info("%s: %s last time, no checkpoint: starting from scratch", name, previous.status)
+    else:
+        log.info("%s: starting", name)
+    return None
 
 
-def _config_error(err: BaseException | None) -> ConfigError | None:
-    # OmegaConf raises its own error "from None": the ConfigError is only in __context__.
-    while err is not None and not isinstance(err, ConfigError):
-        err = err.__cause__ or err.__context__
-    return err
-
-
-def _root_cause(err: BaseException) -> BaseException:
-    while err.__cause__ is not None:
-        err = err.__cause__
-    return err
+def _optimized(record: JobRecord, cfg: DictConfig) -> float:
+    value = record.metric(cfg.get("optimized_metric") or "val/acc_best") if record.ok else None
+    return float("nan") if value is None else float(value)
 
 
 @hydra.main(version_base="1.3", config_path=str(repo_root() / "conf"), config_name="train")
-def main(cfg: DictConfig) -> float | None:
+def main(cfg: DictConfig) -> float:
+    """Returns ``optimized_metric`` (validation by default) for sweepers; NaN for a failed job."""
     hc = HydraConfig.get()
     output_dir = Path(hc.runtime.output_dir)
+    multirun = hc.mode == RunMode.MULTIRUN
+    num = job_number(hc) if multirun else None
+    name = f"job {num}" if multirun else "run"
+    writer = rank_zero_only.rank == 0  # DDP's other processes re-run this job: they only train
+
+    previous = read_record(output_dir) if writer else None
+    if previous is not None and previous.ok:
+        log.info("%s: finished, skipping (delete %s or pick another dir to train again)", name, output_dir)
+        return _optimized(previous, cfg)
+    record = JobRecord(
+        status="running",
+        overrides=list(hc.overrides.task),
+        job_num=num,
+        seed=cfg.get("seed"),
+        stage="config",
+        attempts=previous.attempts + 1 if previous else 1,
+    )
+    if writer and multirun:
+        write_record(record, output_dir)  # a job killed from here on is known to have started
     try:
-        job = build(cfg)
-    except (ConfigError, InstantiationException, OmegaConfBaseException) as err:
-        sweep_dir = Path(hc.sweep.dir) if hc.mode == RunMode.MULTIRUN else None
+        job = build(cfg, record)
+        record.stage = "fit"
+        start = _starting_point(output_dir, name, previous) if writer else _peek_start(output_dir)
+        record.resumed_from = None if start is None else f"epoch {start.epoch + 1} ({_relative(str(start.path), output_dir)})"
+        if writer:
+            write_record(record, output_dir)
+        with isolated_job():
+            run(cfg, job, output_dir, record, start)
+    except Exception as err:
+        if not writer:
+            raise
+        return _failed(err, record, cfg, output_dir, previous, multirun)
+    if writer:
+        write_record(record, output_dir)
+        log.info("%s: finished: test acc %.4f, val acc best %s", name, record.test_acc, record.val_acc_best)
+    return _optimized(record, cfg)
+
+
+def _peek_start(output_dir: Path) -> ResumePoint | None:
+    found = resume_point(output_dir / "checkpoints")
+    return found if isinstance(found, ResumePoint) else None
+
+
+def _failed(
+    err: BaseException,
+    record: JobRecord,
+    cfg: DictConfig,
+    output_dir: Path,
+    previous: JobRecord | None,
+    multirun: bool,
+) -> float:
+    """Record the failure; a sweep goes on to its next job, a single run exits with one line."""
+    if os.environ.get("HYDRA_FULL_ERROR") == "1":
+        log.exception("Full traceback (HYDRA_FULL_ERROR=1)")
+    record.status = "diverged" if isinstance(err, Diverged) else "failed"
+    record.error = one_line(err)
+    before_training = record.stage in ("config", "data")
+    if multirun:
+        write_record(record, output_dir)
+        log.error("%s", record.failure_line())
+        return float("nan")
+    if before_training and previous is None:
+        # Nothing was trained: leave no trace of the attempt (the user fixes a typo and reruns).
+        hc = HydraConfig.get()
         try:
             log_dir = Path(cfg.paths.log_dir)
         except OmegaConfBaseException:  # the paths config itself is what is broken
             log_dir = output_dir.parent
-        discard_job_dir(output_dir, sweep_dir, hc.job.name, log_dir)
-        raise SystemExit(f"auglab: error: {one_line(err)}") from None
-    with isolated_job():
-        metrics = run(cfg, job, output_dir)
-    return metrics["test/acc"]
+        (output_dir / WANDB_ID_FILE).unlink(missing_ok=True)
+        discard_job_dir(output_dir, None, hc.job.name, log_dir)
+    else:
+        write_record(record, output_dir)
+    raise SystemExit(f"auglab: error: {record.error}")
 
 
 def _relative(path: str | None, root: Path) -> str | None:

@@ -1,7 +1,9 @@
-"""auglab's own Lightning callbacks: throughput timing, an epoch-counting progress bar, pictures."""
+"""auglab's own Lightning callbacks: throughput timing, an epoch-counting progress bar,
+pictures, and what makes a job stop on divergence and resume exactly."""
 
 from auglab.callbacks.pictures import RunPictures
 from auglab.callbacks.progress import EpochProgressBar
+from auglab.callbacks.resume import DivergenceGuard, RngCheckpoint
 from auglab.callbacks.timing import TrainTimer
 
-__all__ = ["EpochProgressBar", "RunPictures", "TrainTimer"]
+__all__ = ["DivergenceGuard", "EpochProgressBar", "RngCheckpoint", "RunPictures", "TrainTimer"]

@@ -69,8 +69,21 @@ class RunPictures(L.Callback):
         self._lrs: dict[int, float] = {}
         self._ended_epoch: int | None = None  # train metrics of this epoch are still to be read
 
-    def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+    def state_dict(self) -> dict[str, Any]:
+        """The curves so far, so a resumed run draws them from epoch 1."""
+        return {"epochs": self._epochs, "lrs": self._lrs, "step_losses": self._step_losses}
+
+    def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
         self._reset_fit()
+        self._epochs = {k: dict(v) for k, v in state_dict["epochs"].items()}
+        self._lrs = dict(state_dict["lrs"])
+        self._step_losses = list(state_dict["step_losses"])
+        self._resumed = True  # Lightning restores before or after on_fit_start, by strategy
+
+    def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if not getattr(self, "_resumed", False):
+            self._reset_fit()
+        self._resumed = False
         if self.enabled and trainer.is_global_zero and self.augmented_images > 0:
             self._augmented_samples(trainer)
 

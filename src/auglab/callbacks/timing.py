@@ -37,6 +37,14 @@ class TrainTimer(L.Callback):
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._stop()
 
+    def state_dict(self) -> dict:
+        return {"images": self.images, "epoch_seconds": list(self.epoch_seconds)}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """A resumed run counts the images and seconds of the epochs before the kill too."""
+        self.images = int(state_dict["images"])
+        self.epoch_seconds = list(state_dict["epoch_seconds"])
+
     @property
     def seconds(self) -> float:
         return sum(self.epoch_seconds)

@@ -22,7 +22,7 @@ from torch.utils.data import DataLoader, RandomSampler
 from auglab.data.dataset import ArrayDataset, collate_prebatched
 from auglab.data.subset import check_size, check_subset_mode, select_subset
 from auglab.data.synthetic import expand
-from auglab.errors import ConfigError
+from auglab.errors import ConfigError, one_line
 
 if TYPE_CHECKING:
     import albumentations as A
@@ -82,7 +82,11 @@ class ImageDataModule(L.LightningDataModule):
         self.synthetic_dir = None if synthetic_dir is None else Path(synthetic_dir)
         self.samples_per_epoch = _optional_count("data.samples_per_epoch", samples_per_epoch)
         #: Real images the training set comes from (before any synthetic expansion).
-        self.source_size: int | None = None
+        self.train_size: int | None = None
+        #: Draws the order of training samples (and the loader's worker seeds) apart from
+        #: torch's global generator, so it is saved in checkpoints and a resumed run
+        #: continues the same sequence of epochs (``state_dict``).
+        self.order_generator = torch.Generator().manual_seed(int(seed))
         self.train_set: ArrayDataset | None = None
         self.val_set: ArrayDataset | None = None
         self.test_set: ArrayDataset | None = None
@@ -115,6 +119,21 @@ class ImageDataModule(L.LightningDataModule):
         _, h, w, c = self.train_set.images.shape
         return (c, h, w)
 
+    def load(self) -> None:
+        """Read the files and build the splits, before any training: any way a file can be
+        broken becomes one ConfigError naming the dataset folder and the fix."""
+        try:
+            self.prepare_data()
+            self.setup("fit")
+        except ConfigError:
+            raise
+        except Exception as err:
+            raise ConfigError(
+                f"cannot read {type(self).__name__.removesuffix('DataModule')} from {self.data_dir} "
+                f"({one_line(err)}): a file there is damaged or truncated; replace it with an intact "
+                "copy (or delete it and let data.download=true fetch it again)"
+            ) from err
+
     def setup(self, stage: str | None = None) -> None:
         if self.train_set is None and stage in (None, "fit", "validate"):
             images, labels = self.read_split("train")
@@ -129,7 +148,7 @@ class ImageDataModule(L.LightningDataModule):
                 )
             ]
             self.train_set = ArrayDataset(images[chosen], labels[chosen], transform=self.augment)
-            self.source_size = len(chosen)
+            self.train_size = len(chosen)
             if self.synthetic_size is not None:
                 # Trained on without online augmentation, as E1's synthetic run.
                 self.train_set = ArrayDataset(
@@ -144,6 +163,12 @@ class ImageDataModule(L.LightningDataModule):
             images, labels = self.read_split("test")
             self.test_set = ArrayDataset(self._pad(images), labels)
 
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        return {"order_generator": self.order_generator.get_state()}
+
+    def load_state_dict(self, state_dict: dict[str, torch.Tensor]) -> None:
+        self.order_generator.set_state(state_dict["order_generator"])
+
     def train_dataloader(self) -> DataLoader:
         sampler = None
         if self.samples_per_epoch is not None and self.train_set is not None:
@@ -153,6 +178,7 @@ class ImageDataModule(L.LightningDataModule):
                 self.train_set,
                 replacement=len(self.train_set) < self.samples_per_epoch,
                 num_samples=self.samples_per_epoch,
+                generator=self.order_generator,
             )
         return self._loader(self.train_set, self.batch_size, train=True, sampler=sampler)
 
@@ -178,9 +204,12 @@ class ImageDataModule(L.LightningDataModule):
             shuffle=train and sampler is None,
             sampler=sampler,
             num_workers=workers,
-            persistent_workers=workers > 0,
+            # Fresh workers each epoch, seeded from order_generator: a resumed run's
+            # workers then draw what the uninterrupted run's drew.
+            persistent_workers=False,
             pin_memory=self.pin_memory,
             collate_fn=collate_prebatched,
+            generator=self.order_generator if train else None,
         )
 
     def _pad(self, images: np.ndarray) -> np.ndarray:

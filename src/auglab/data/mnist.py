@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import gzip
+import shutil
+import zlib
 from pathlib import Path
 
 import numpy as np
 from torchvision.datasets import MNIST
-from torchvision.datasets.utils import extract_archive
 
 from auglab.data.base import ImageDataModule, download_failed
-from auglab.errors import ConfigError
+from auglab.errors import ConfigError, one_line
 
 TRAIN_POOL = 55_000  # train[55000:60000] is E1's validation set
 
@@ -75,10 +77,19 @@ class MNISTDataModule(ImageDataModule):
         ):
             archive = self.raw_dir / f"{name}.gz"
             if archive.exists() and not (self.raw_dir / name).exists():
+                target = self.raw_dir / name
                 try:
-                    extract_archive(str(archive), str(self.raw_dir))
-                except OSError as err:
+                    with gzip.open(archive) as src, open(str(target) + ".part", "wb") as dst:
+                        shutil.copyfileobj(src, dst)
+                    Path(str(target) + ".part").replace(target)  # never half an unpacked file
+                except PermissionError as err:
                     raise ConfigError(
                         f"cannot unpack {archive} ({err.strerror}): copy the MNIST folder somewhere writable "
                         "and set AUGLAB_DATA_DIR to it"
+                    ) from None
+                except (OSError, EOFError, zlib.error) as err:
+                    Path(str(target) + ".part").unlink(missing_ok=True)
+                    raise ConfigError(
+                        f"{archive} is damaged ({one_line(err)}): replace it with an intact copy, "
+                        "or delete it and run with data.download=true"
                     ) from None

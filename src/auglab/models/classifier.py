@@ -52,6 +52,7 @@ class ImageClassifier(L.LightningModule):
         self.test_acc = MulticlassAccuracy(n, average="micro", validate_args=False)
         self.train_loss, self.val_loss, self.test_loss = MeanMetric(), MeanMetric(), MeanMetric()
         self.val_acc_best = MaxMetric()
+        self.val_acc_best.persistent(True)  # in checkpoints: a resumed run knows its best epoch
 
     def forward(self, x: Tensor) -> Tensor:
         if x.dim() == 4:

@@ -1,0 +1,48 @@
+"""Submitit launchers (SLURM and local) that wait for every job, whatever happens to one.
+
+The plugin's launcher collects results in job order and raises at the first job that
+died (preempted past its requeues, out of memory, node failure), while later jobs
+may still be running. Here each job's result is collected on its own; a dead job
+becomes a FAILED ``JobReturn`` that ``auglab.sweeper`` records, and the sweep goes on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+
+from hydra.core.utils import JobReturn, JobStatus
+from hydra_plugins.hydra_submitit_launcher.submitit_launcher import LocalLauncher, SlurmLauncher
+
+
+@contextlib.contextmanager
+def _results_never_raise() -> Iterator[None]:
+    import submitit
+
+    original = submitit.Job.results
+
+    def results(job: submitit.Job) -> list:
+        try:
+            return original(job)
+        except Exception as err:  # noqa: BLE001 - the job's failure becomes its return
+            failed = JobReturn()
+            failed.status, failed._return_value = JobStatus.FAILED, err
+            return [failed]
+
+    submitit.Job.results = results
+    try:
+        yield
+    finally:
+        submitit.Job.results = original
+
+
+class SubmititSlurmLauncher(SlurmLauncher):
+    def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> Sequence[JobReturn]:
+        with _results_never_raise():
+            return super().launch(job_overrides, initial_job_idx)
+
+
+class SubmititLocalLauncher(LocalLauncher):
+    def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> Sequence[JobReturn]:
+        with _results_never_raise():
+            return super().launch(job_overrides, initial_job_idx)

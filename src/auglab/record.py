@@ -1,0 +1,141 @@
+"""The job record: the one contract between a run and everything that reads runs.
+
+Every job of a sweep (and every single run) leaves ``metrics.json`` in its
+directory, written here and read back here only. The summary, the report, the
+sweeper's resume and ``train.py``'s own "already finished?" check read it through
+``read_record``; nothing else parses the file. ``status`` says how the job ended:
+
+- ``running``: written when the job starts; left behind by a process that died.
+- ``finished``: trained and tested; the metrics are filled in.
+- ``failed``: ``stage`` (config, data, fit, test) and the one-line ``error``.
+- ``diverged``: the training loss became non-finite; ``error`` says where.
+
+Files are strict JSON (``NaN``/``Infinity`` become ``null``) written atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any, Literal
+
+RECORD_FILE = "metrics.json"
+
+Status = Literal["running", "finished", "failed", "diverged"]
+Stage = Literal["config", "data", "fit", "test"]
+STATUSES: tuple[Status, ...] = ("running", "finished", "failed", "diverged")
+#: Statuses a rerun of the sweep leaves alone.
+DONE: tuple[Status, ...] = ("finished",)
+
+#: Keys written by auglab before the record existed, and the field each became.
+_LEGACY_KEYS = {"test/acc": "test_acc", "test/loss": "test_loss", "val/acc_best": "val_acc_best"}
+
+
+@dataclass
+class JobRecord:
+    """What one job did. Field names are also the JSON keys and the summary's columns."""
+
+    status: Status
+    overrides: list[str] = field(default_factory=list)
+    job_num: int | None = None
+    seed: int | None = None
+    stage: Stage | None = None
+    error: str | None = None
+    # ---- results (finished jobs) ------------------------------------------------------------
+    test_acc: float | None = None
+    test_loss: float | None = None
+    val_acc_best: float | None = None
+    # ---- what was trained: the one size number is train_size, real images after subsetting ----
+    train_size: int | None = None
+    synthetic_size: int | None = None
+    samples_per_epoch: int | None = None
+    aug: str | None = None
+    aug_strength: float | None = None
+    epochs: int | None = None
+    optimizer_steps: int | None = None
+    train_images_seen: int | None = None
+    # ---- how it ran --------------------------------------------------------------------------
+    fit_seconds: float | None = None
+    train_images_per_second: float | None = None
+    attempts: int = 1
+    resumed_from: str | None = None  # "epoch 12 (checkpoints/last.ckpt)"; None: from scratch
+    tested_checkpoint: str | None = None
+    best_checkpoint: str | None = None
+    last_checkpoint: str | None = None
+
+    @property
+    def ended(self) -> bool:
+        return self.status != "running"
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "finished"
+
+    def metric(self, name: str) -> float | None:
+        """A recorded metric by its logged name (``val/acc_best``) or field name."""
+        key = name.replace("/", "_")
+        if key not in METRIC_FIELDS:
+            raise KeyError(name)
+        return getattr(self, key)
+
+    def failure_line(self) -> str:
+        """``job 3 (data.size=0): failed at config: data.size=0 must be positive ...``."""
+        where = f"job {self.job_num}" if self.job_num is not None else "run"
+        shown = " ".join(o for o in self.overrides if not o.startswith("hydra."))
+        label = f"{where} ({shown})" if shown else where
+        stage = f" at {self.stage}" if self.stage else ""
+        return f"{label}: {self.status}{stage}: {self.error or 'no reason recorded'}"
+
+
+#: Float results a sweep can optimise or a summary can show, by logged name.
+METRIC_FIELDS = ("test_acc", "test_loss", "val_acc_best")
+METRIC_NAMES = tuple(f.replace("_", "/", 1) for f in METRIC_FIELDS)
+_FIELDS = {f.name for f in fields(JobRecord)}
+
+
+def write_record(record: JobRecord, job_dir: Path) -> Path:
+    """Atomically (temporary file, then rename): a reader never sees half a record."""
+    path = Path(job_dir) / RECORD_FILE
+    tmp = path.with_name(RECORD_FILE + ".tmp")
+    data = {k: _finite(v) for k, v in asdict(record).items()}
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=True, allow_nan=False) + "\n")
+    tmp.replace(path)
+    return path
+
+
+def read_record(job_dir: Path) -> JobRecord | None:
+    """The record in ``job_dir``; None when there is none or it cannot be read."""
+    path = Path(job_dir) / RECORD_FILE
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    for old, new in _LEGACY_KEYS.items():
+        if old in data:
+            data.setdefault(new, data.pop(old))
+    data.setdefault("status", "finished")  # files from before statuses were finished runs
+    if data["status"] not in STATUSES:
+        return None
+    return JobRecord(**{k: v for k, v in data.items() if k in _FIELDS})
+
+
+def sweep_records(sweep_dir: Path) -> Iterator[tuple[Path, JobRecord]]:
+    """Each job dir directly under ``sweep_dir`` that holds a record, in job order."""
+    found = []
+    for path in Path(sweep_dir).glob(f"*/{RECORD_FILE}"):
+        record = read_record(path.parent)
+        if record is not None:
+            found.append((path.parent, record))
+    found.sort(key=lambda item: (item[1].job_num is None, item[1].job_num or 0, item[0].name))
+    yield from found
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value

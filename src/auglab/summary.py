@@ -1,0 +1,116 @@
+"""One table for a whole sweep: ``summary.csv`` and ``summary.md`` in the sweep dir.
+
+One row per job record (``auglab.record``), failed and diverged jobs included, with
+their ``status`` and ``error``; the overrides every job shares are said once above.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from tabulate import tabulate
+
+from auglab.record import JobRecord
+
+#: Record fields shown for every job, with their column names.
+METRIC_COLUMNS = {
+    "status": "status",
+    "test_acc": "test_acc",
+    "test_loss": "test_loss",
+    "val_acc_best": "val_acc_best",
+    "train_size": "train_size",
+    "epochs": "epochs",
+    "optimizer_steps": "optimizer_steps",
+    "train_images_seen": "train_images_seen",
+    "fit_seconds": "fit_s",
+    "train_images_per_second": "img_per_s",
+    "seed": "seed",
+}
+
+#: Record field -> (column, the override that sets it): shown only where the jobs
+#: differ, and not when that override is already a swept column.
+VARYING_COLUMNS = {
+    "aug": ("aug", "aug"),
+    "aug_strength": ("aug_strength", "aug.strength"),
+    "synthetic_size": ("synthetic_size", "data.synthetic_size"),
+    "samples_per_epoch": ("samples_per_epoch", "data.samples_per_epoch"),
+}
+
+FLOAT_FORMATS = {
+    "test_acc": ".4f",
+    "test_loss": ".4f",
+    "val_acc_best": ".4f",
+    "fit_s": ".1f",
+    "img_per_s": ".0f",
+}
+
+
+def parse_override(override: str) -> tuple[str, str]:
+    key, _, value = str(override).partition("=")
+    return key.lstrip("+~"), value
+
+
+def job_overrides(records: Sequence[JobRecord]) -> list[dict[str, str]]:
+    """Each job's task overrides as ``{key: value}`` (Hydra's own keys left out)."""
+    return [
+        dict(parse_override(o) for o in r.overrides if not o.startswith("hydra."))
+        for r in records
+    ]
+
+
+def varying_keys(overrides: Sequence[dict[str, str]]) -> list[str]:
+    """Override keys whose value is not the same in every job, in first-seen order."""
+    keys = dict.fromkeys(k for o in overrides for k in o)
+    return [k for k in keys if len({o.get(k) for o in overrides}) > 1]
+
+
+def summary_rows(records: Sequence[JobRecord]) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """One row per job: its swept values, then its results; plus the overrides all jobs share."""
+    overrides = job_overrides(records)
+    swept = varying_keys(overrides) if len(records) > 1 else []
+    keys = dict.fromkeys(k for o in overrides for k in o)
+    common = {k: overrides[0][k] for k in keys if k not in swept and len(records) > 1}
+    columns = dict(METRIC_COLUMNS)
+    for key, (name, override) in VARYING_COLUMNS.items():
+        values = {json.dumps(getattr(r, key)) for r in records if r.ok}
+        if len(values) > 1 and override not in swept and name not in swept:
+            columns[key] = name
+    rows = []
+    for record, job in zip(records, overrides, strict=True):
+        row: dict[str, Any] = {"job": record.job_num}
+        row.update({k: job.get(k, "") for k in swept})
+        row.update({name: getattr(record, key) for key, name in columns.items()})
+        row["error"] = "" if record.ok else f"{record.stage or '?'}: {record.error or ''}"
+        rows.append(row)
+    return rows, common
+
+
+def write_summary(sweep_dir: Path, records: Sequence[JobRecord]) -> str | None:
+    """Write ``summary.csv`` and ``summary.md``; return the table (None if there is no job)."""
+    if not records:
+        return None
+    rows, common = summary_rows(records)
+    with (sweep_dir / "summary.csv").open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    formats = [FLOAT_FORMATS.get(column, "g") for column in rows[0]]
+    table = tabulate(rows, headers="keys", tablefmt="github", floatfmt=formats)
+    shared = ", ".join(f"`{k}={v}`" for k, v in common.items()) or "none"
+    counts = _status_counts(records)
+    (sweep_dir / "summary.md").write_text(
+        f"# Sweep summary: {sweep_dir.name}\n\n{len(rows)} jobs ({counts}). "
+        f"Overrides shared by all: {shared}.\n\n{table}\n"
+    )
+    return table
+
+
+def _status_counts(records: Sequence[JobRecord]) -> str:
+    counts: dict[str, int] = {}
+    for r in records:
+        counts[r.status] = counts.get(r.status, 0) + 1
+    return ", ".join(f"{n} {status}" for status, n in counts.items())
