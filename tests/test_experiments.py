@@ -58,7 +58,7 @@ def test_each_experiment_runs_one_step(env, tmp_path):
     )  # fmt: skip
     jobs = [metrics(sweep / str(i)) for i in range(len(PLAIN))]
     assert [j["overrides"][0] for j in jobs] == [f"experiment={e}" for e in PLAIN]
-    assert all(j["optimizer_steps"] == 1 and 0 <= j["test/acc"] <= 1 for j in jobs)
+    assert all(j["optimizer_steps"] == 1 and 0 <= j["test_acc"] <= 1 for j in jobs)
     config = {e: (sweep / str(i) / "config.yaml").read_text() for i, e in enumerate(PLAIN)}
     assert "LeNet5Classic" in config["mnist_lenet5_classic"]
     assert "EpochTable" in config["mnist_lenet5_classic"]

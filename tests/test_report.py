@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
@@ -12,38 +11,40 @@ import yaml
 from PIL import Image
 
 from auglab.report import cells, expected_jobs, main, setting_label, write_report
-from auglab.sweep import collect_jobs
+from auglab.record import JobRecord, sweep_records, write_record
 from tests.helpers import REPO, train
 
 
-def finished_job(sweep: Path, num: int, overrides: list[str], acc: float, **metrics) -> Path:
-    """A job dir as train.py leaves it: Hydra's overrides.yaml and metrics.json."""
+def finished_job(sweep: Path, num: int, overrides: list[str], acc: float, **fields) -> Path:
+    """A job dir as train.py leaves it: a finished record."""
     job = sweep / str(num)
-    (job / ".hydra").mkdir(parents=True)
-    (job / ".hydra" / "overrides.yaml").write_text(yaml.safe_dump(overrides))
+    job.mkdir(parents=True)
     values = dict(parse(overrides))
-    record = {
-        "job_num": num,
-        "overrides": overrides,
-        "test/acc": acc,
-        "test/loss": 1 - acc,
-        "val/acc_best": acc,
-        "train_size": int(values.get("data.size", 1000)),
-        "data_size": int(values.get("data.size", 1000)),
-        "synthetic_size": None,
-        "samples_per_epoch": None,
-        "aug": values.get("aug", "off"),
-        "aug_strength": 1.0,
-        "seed": int(values.get("seed", 42)),
-        "epochs": 1,
-        "optimizer_steps": 2,
-        "train_images_seen": 100,
-        "fit_seconds": 1.0,
-        "train_images_per_second": 100.0,
-    }
-    record.update(metrics)
-    (job / "metrics.json").write_text(json.dumps(record))
+    record = JobRecord(
+        status="finished",
+        job_num=num,
+        overrides=overrides,
+        test_acc=acc,
+        test_loss=1 - acc,
+        val_acc_best=acc,
+        train_size=int(values.get("data.size", 1000)),
+        aug=values.get("aug", "off"),
+        aug_strength=1.0,
+        seed=int(values.get("seed", 42)),
+        epochs=1,
+        optimizer_steps=2,
+        train_images_seen=100,
+        fit_seconds=1.0,
+        train_images_per_second=100.0,
+    )
+    for key, value in fields.items():
+        setattr(record, key, value)
+    write_record(record, job)
     return job
+
+
+def records(sweep: Path) -> list[JobRecord]:
+    return [record for _, record in sweep_records(sweep)]
 
 
 def parse(overrides: list[str]) -> list[tuple[str, str]]:
@@ -93,7 +94,7 @@ def test_jobs_differing_in_another_override_are_never_averaged_together(tmp_path
     finished_job(tmp_path, 2, ["data.size=100", "optim=sgd", "seed=1"], 0.6)
     got = {
         (c.setting, c.train_size): (round(c.mean, 4), len(c.accs))
-        for c in cells(collect_jobs(tmp_path))
+        for c in cells(records(tmp_path))
     }
     assert got == {("off, optim=adam", 100): (0.7, 1), ("off, optim=sgd", 100): (0.55, 2)}
 
@@ -114,7 +115,7 @@ def test_jobs_differing_in_another_override_are_never_averaged_together(tmp_path
     ],
 )
 def test_setting_label_names_preset_strength_and_synthetic_size(metrics, label):
-    assert setting_label(metrics) == label
+    assert setting_label(JobRecord(status="finished", **metrics)) == label
 
 
 def test_sweep_params_and_command_line_expand_in_hydra_job_order(tmp_path):
@@ -139,17 +140,15 @@ def test_report_of_an_interrupted_sweep_lists_what_is_missing(tmp_path, capsys):
     assert "- job 3: `data.size=1000 aug=on trainer.max_epochs=2` (not started)" in out
     assert (tmp_path / "report.png").exists() and (tmp_path / "summary.csv").exists()
 
-    # The last job started, then stopped before writing metrics.json.
-    (tmp_path / "3" / ".hydra").mkdir(parents=True)
-    (tmp_path / "3" / ".hydra" / "overrides.yaml").write_text(
-        yaml.safe_dump(["data.size=1000", "aug=on", "trainer.max_epochs=2"])
-    )
+    # The last job started, then its process died: its record still says "running".
+    (tmp_path / "3").mkdir()
+    overrides = ["data.size=1000", "aug=on", "trainer.max_epochs=2"]
+    write_record(JobRecord(status="running", job_num=3, overrides=overrides), tmp_path / "3")
     report = write_report(tmp_path)
     assert (
-        "- job 3: `data.size=1000 aug=on trainer.max_epochs=2` (started, no metrics.json yet)"
+        "- job 3: `data.size=1000 aug=on trainer.max_epochs=2` (started, not finished: running, or its process died)"
         in report
     )
-    assert "## Started without metrics.json\n\n- `3/`" in report
 
 
 def test_without_multirun_yaml_the_report_says_expected_jobs_are_unknown(tmp_path):
@@ -176,7 +175,7 @@ def test_python_m_auglab_report_refuses_a_sweep_without_finished_job(tmp_path):
         timeout=120,
     )
     assert proc.returncode == 2
-    assert f"auglab: error: no finished job in {tmp_path} (no */metrics.json)" in proc.stderr
+    assert f"auglab: error: no job record in {tmp_path} (no */metrics.json)" in proc.stderr
     assert not (tmp_path / "report.md").exists()
 
 

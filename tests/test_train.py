@@ -22,7 +22,7 @@ def test_fast_dev_run_trains_and_tests(run_env, tmp_path):
     proc = train("debug=fast_dev_run", "data.size=100", f"hydra.run.dir={out}", env=run_env)
     assert "Epoch 1/1" in proc.stdout  # the progress bar counts epochs
     m = metrics(out)
-    assert 0.0 <= m["test/acc"] <= 1.0
+    assert 0.0 <= m["test_acc"] <= 1.0
     assert m["optimizer_steps"] == 1
     assert (out / ".hydra" / "config.yaml").exists() and (out / "config.yaml").exists()
 
@@ -50,9 +50,9 @@ def test_multirun_writes_summary_row_per_job(run_env, tmp_path):
     for job in jobs:
         m = metrics(job)
         assert {
-            "test/acc",
-            "test/loss",
-            "val/acc_best",
+            "test_acc",
+            "test_loss",
+            "val_acc_best",
             "epochs",
             "fit_seconds",
             "train_images_per_second",
@@ -99,9 +99,9 @@ def test_same_seed_gives_the_same_metrics(run_env, tmp_path):
             env=run_env,
         )
         runs.append(metrics(out))
-    keys = ["test/acc", "test/loss", "val/acc_best"]
+    keys = ["test_acc", "test_loss", "val_acc_best"]
     assert [runs[0][k] for k in keys] == [runs[1][k] for k in keys]
-    assert runs[0]["test/loss"] != runs[2]["test/loss"]
+    assert runs[0]["test_loss"] != runs[2]["test_loss"]
 
 
 def test_every_logger_writes_its_files(run_env, tmp_path):
@@ -159,14 +159,6 @@ def test_missing_data_names_the_folder_and_how_to_set_it(run_env, tmp_path):
     last = proc.stderr.strip().splitlines()[-1]
     assert str(empty / "MNIST" / "raw") in last and "AUGLAB_DATA_DIR" in last
     assert not logs.exists() or not any(logs.rglob("*"))
-
-
-def test_config_error_in_a_sweep_leaves_no_sweep_dir(run_env, tmp_path):
-    sweep = tmp_path / "sweep"
-    proc = train("-m", "data.size=0,-1", f"hydra.sweep.dir={sweep}", env=run_env, check=False)
-    assert proc.returncode != 0
-    assert "data.size=0 must be positive" in proc.stderr
-    assert not sweep.exists()
 
 
 def test_existing_files_in_a_reused_run_dir_survive_a_config_error(run_env, tmp_path):

@@ -45,20 +45,27 @@ def isolated_job() -> Iterator[None]:
 def _ddp_children_rerun_this_job() -> Iterator[None]:
     """Make Lightning's DDP launcher restart *this job*, not the whole sweep.
 
-    Lightning re-runs ``sys.argv`` plus ``hydra.run.dir=<run dir>`` in every
-    child process; in a multirun that would start the sweep again in each child.
+    Lightning re-runs ``__main__`` with ``sys.argv`` plus ``hydra.run.dir=<run dir>``
+    in every child process; in a multirun that would start the sweep again in each
+    child, and in a joblib or submitit worker ``__main__`` is the worker's own module.
+    The children run ``auglab/train.py`` with this job's overrides instead.
     """
     hc = HydraConfig.get()
     if hc.mode != RunMode.MULTIRUN:
         yield
         return
-    argv = sys.argv
-    sys.argv = [argv[0], *hc.overrides.task]
+    import __main__
+
+    from auglab import train
+
+    argv, spec = sys.argv, getattr(__main__, "__spec__", None)
+    sys.argv = [train.__file__, *hc.overrides.task]
+    __main__.__spec__ = None  # Lightning: "python <sys.argv[0]>", not "python -m <spec>"
     with read_write(hc.run):
         previous, hc.run.dir = hc.run.dir, hc.runtime.output_dir
     try:
         yield
     finally:
-        sys.argv = argv
+        sys.argv, __main__.__spec__ = argv, spec
         with read_write(hc.run):
             hc.run.dir = previous

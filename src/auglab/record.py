@@ -60,6 +60,7 @@ class JobRecord:
     # ---- how it ran --------------------------------------------------------------------------
     fit_seconds: float | None = None
     train_images_per_second: float | None = None
+    threads: int | None = None  # torch threads the job trained with (see `threads` in train.yaml)
     attempts: int = 1
     resumed_from: str | None = None  # "epoch 12 (checkpoints/last.ckpt)"; None: from scratch
     tested_checkpoint: str | None = None

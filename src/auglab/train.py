@@ -59,7 +59,7 @@ class Job:
 def build(cfg: DictConfig, record: JobRecord) -> Job:
     """Everything that can fail because of the config or the data, before any training."""
     skip_cuda_probe_without_gpu()
-    set_threads(cfg.get("threads"), HydraConfig.get() if HydraConfig.initialized() else None)
+    record.threads = set_threads(cfg.get("threads"), HydraConfig.get() if HydraConfig.initialized() else None)
     _check_config(cfg)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     datamodule: ImageDataModule = instantiate(cfg.data, augment=build_augmentation(cfg.aug))

@@ -154,4 +154,4 @@ def test_train_py_runs_lenet5_on_three_channels(cifar_root, run_env, tmp_path):
     )
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["train_size"] == 160
-    assert 0.0 <= metrics["test/acc"] <= 1.0
+    assert 0.0 <= metrics["test_acc"] <= 1.0

@@ -222,4 +222,4 @@ def test_train_py_runs_lenet5_on_the_csv(small_csv, run_env, tmp_path):
     )
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["train_size"] == 600
-    assert 0.0 <= metrics["test/acc"] <= 1.0
+    assert 0.0 <= metrics["test_acc"] <= 1.0

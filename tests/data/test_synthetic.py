@@ -30,7 +30,7 @@ def synthetic(tmp_path, size=25, n=200, seed=0, augment=None) -> ToyData:
 
 def test_expands_to_n_images_labelled_from_the_subset(tmp_path):
     dm = synthetic(tmp_path)
-    assert len(dm.train_set) == 200 and dm.source_size == 25
+    assert len(dm.train_set) == 200 and dm.train_size == 25
     assert dm.train_set.transform is None  # no online augmentation on top
     source_labels = np.arange(25) % 3  # the first 25 images of ToyData
     # Every source image is used 200 / 25 = 8 times: the label counts follow.
