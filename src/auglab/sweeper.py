@@ -16,6 +16,7 @@ the swept values), with four differences:
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,7 @@ class FaultTolerantSweeper(BasicSweeper):
         self.hydra_context = None
         self.config = None
         self.launcher = None
+        self._died: set[int] = set()  # jobs whose process died once already
 
     def sweep(self, arguments: list[str]) -> Any:
         assert self.config is not None and self.launcher is not None
@@ -91,15 +93,26 @@ class FaultTolerantSweeper(BasicSweeper):
         try:
             results = list(self.launcher.launch(overrides, initial_job_idx=batch[0][0]))
         except Exception as err:  # the launcher itself broke, e.g. a worker process was killed
-            reason = one_line(err)
+            reason = _short(one_line(err))
             log.error("The launcher stopped: %s", reason)
-            never_started = [(n, j) for n, j in batch if read_record(sweep_dir / str(n)) is None]
+            # A broken process pool takes every running job down with the one that died:
+            # each gets a second try (resuming from its checkpoint); dying twice is its failure.
+            again, died_now = [], False
             for num, job in batch:
-                if (num, job) not in never_started:
-                    self._settle(sweep_dir, num, job, f"its process died ({reason})")
-            if never_started and len(never_started) < len(batch):
-                return self._launch(sweep_dir, never_started)
-            for num, job in never_started:
+                record = read_record(sweep_dir / str(num))
+                if record is None:  # never started
+                    again.append((num, job))
+                elif record.ended:
+                    continue
+                elif num in self._died:
+                    self._settle(sweep_dir, num, job, f"its process died twice ({reason})")
+                else:
+                    self._died.add(num)
+                    again.append((num, job))
+                    died_now = True
+            if again and (died_now or len(again) < len(batch)):
+                return self._launch(sweep_dir, again)
+            for num, job in again:
                 self._fail(sweep_dir, num, job, "config", f"the launcher could not start it: {reason}")
             return []
         for (num, job), result in zip(batch, results, strict=False):
@@ -126,6 +139,13 @@ class FaultTolerantSweeper(BasicSweeper):
         record.status, record.stage, record.error = "failed", stage, error
         write_record(record, job_dir)
         log.error("job %d: failed at %s: %s", num, stage, error)
+
+
+def _short(reason: str) -> str:
+    """A launcher's error cut to its first sentence, keeping how the worker ended."""
+    first = reason.split(". ")[0]
+    ended = re.search(r"exit codes? of the workers? (?:are|is) \{[^}]*\}", reason)
+    return f"{first}; {ended.group(0)}" if ended and ended.group(0) not in first else first
 
 
 def _numbered_subdirs(config: Any) -> bool:

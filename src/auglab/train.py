@@ -22,12 +22,13 @@ import lightning as L
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from hydra.utils import instantiate
+from lightning.pytorch.callbacks import ProgressBar
 from lightning.pytorch.utilities.rank_zero import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from auglab.aug import build_augmentation
-from auglab.callbacks import DivergenceGuard, RngCheckpoint, TrainTimer
+from auglab.callbacks import DivergenceGuard, EpochLogLine, RngCheckpoint, TrainTimer
 from auglab.checkpoints import AtomicCheckpointIO, ResumePoint, resume_point
 from auglab.data import ImageDataModule
 from auglab.errors import ConfigError, Diverged, one_line
@@ -35,7 +36,7 @@ from auglab.isolation import isolated_job
 from auglab.outputs import discard_job_dir, write_resolved_config
 from auglab.record import METRIC_NAMES, JobRecord, read_record, write_record
 from auglab.resolvers import WANDB_ID_FILE, repo_root
-from auglab.runtime import set_threads, skip_cuda_probe_without_gpu
+from auglab.runtime import parallel_jobs, set_threads, skip_cuda_probe_without_gpu
 from auglab.sweeper import job_number
 
 log = logging.getLogger(__name__)
@@ -56,10 +57,11 @@ class Job:
     timer: TrainTimer
 
 
-def build(cfg: DictConfig, record: JobRecord) -> Job:
+def build(cfg: DictConfig, record: JobRecord, name: str = "run") -> Job:
     """Everything that can fail because of the config or the data, before any training."""
     skip_cuda_probe_without_gpu()
-    record.threads = set_threads(cfg.get("threads"), HydraConfig.get() if HydraConfig.initialized() else None)
+    hc = HydraConfig.get() if HydraConfig.initialized() else None
+    record.threads = set_threads(cfg.get("threads"), hc)
     _check_config(cfg)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     datamodule: ImageDataModule = instantiate(cfg.data, augment=build_augmentation(cfg.aug))
@@ -76,9 +78,17 @@ def build(cfg: DictConfig, record: JobRecord) -> Job:
     # `callbacks.pictures=null` switches one entry off; divergence and RNG checkpointing stay.
     callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None]
     callbacks += [timer, DivergenceGuard(), RngCheckpoint()]
+    progress = {}
+    if parallel_jobs(hc) > 1:  # jobs side by side: a log line per epoch, not garbled bars
+        callbacks = [c for c in callbacks if not isinstance(c, ProgressBar)] + [EpochLogLine(name)]
+        progress = {"enable_progress_bar": False}
     loggers = [instantiate(c) for c in (cfg.get("logger") or {}).values() if c is not None]
     trainer = instantiate(
-        cfg.trainer, callbacks=callbacks, logger=loggers or False, plugins=[AtomicCheckpointIO()]
+        cfg.trainer,
+        callbacks=callbacks,
+        logger=loggers or False,
+        plugins=[AtomicCheckpointIO()],
+        **progress,
     )
     return Job(datamodule, model, trainer, timer)
 
@@ -207,7 +217,7 @@ def main(cfg: DictConfig) -> float:
     if writer and multirun:
         write_record(record, output_dir)  # a job killed from here on is known to have started
     try:
-        job = build(cfg, record)
+        job = build(cfg, record, name)
         record.stage = "fit"
         start = _starting_point(output_dir, name, previous) if writer else _peek_start(output_dir)
         record.resumed_from = None if start is None else f"epoch {start.epoch + 1} ({_relative(str(start.path), output_dir)})"

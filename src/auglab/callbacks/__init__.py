@@ -2,8 +2,11 @@
 pictures, and what makes a job stop on divergence and resume exactly."""
 
 from auglab.callbacks.pictures import RunPictures
-from auglab.callbacks.progress import EpochProgressBar
+from auglab.callbacks.progress import EpochLogLine, EpochProgressBar
 from auglab.callbacks.resume import DivergenceGuard, RngCheckpoint
 from auglab.callbacks.timing import TrainTimer
 
-__all__ = ["DivergenceGuard", "EpochProgressBar", "RngCheckpoint", "RunPictures", "TrainTimer"]
+__all__ = [
+    "DivergenceGuard",
+    "EpochLogLine",
+    "EpochProgressBar", "RngCheckpoint", "RunPictures", "TrainTimer"]
