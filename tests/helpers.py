@@ -7,6 +7,7 @@ can tell exactly which slice of the train file a datamodule selected.
 from __future__ import annotations
 
 import gzip
+import json
 import struct
 import subprocess
 import sys
@@ -52,6 +53,15 @@ def decode_index(images: np.ndarray, pad: int = 2) -> np.ndarray:
     """Invert ``make_digits``' index stamp (images N,H,W,C as stored by the datamodule)."""
     px = images[:, pad, pad : pad + 3, 0].astype(np.int64)
     return px[:, 0] + 256 * px[:, 1] + 65536 * px[:, 2]
+
+
+def record(job_dir: Path) -> dict:
+    """A job's record (metrics.json), parsed as strict JSON: NaN or Infinity fail the test."""
+
+    def refuse(constant: str) -> None:
+        raise AssertionError(f"{job_dir}/metrics.json holds {constant}: not valid JSON")
+
+    return json.loads((job_dir / "metrics.json").read_text(), parse_constant=refuse)
 
 
 def quiet_trainer(root: Path, **overrides):

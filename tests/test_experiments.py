@@ -6,13 +6,12 @@ expects by default, so the experiments run exactly as a user types them.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
 from tests.data.formats import write_cifar10, write_digits_csv, write_fingers
-from tests.helpers import REPO, train
+from tests.helpers import REPO, record, train
 
 # Experiments whose data exists here; cifar10_vgg16 and fingers_hand_transfer need an
 # extra override each and get their own tests below.
@@ -24,10 +23,6 @@ PLAIN = [
     "mnist_allconv",
     "fingers_count",
 ]
-
-
-def metrics(job_dir: Path) -> dict:
-    return json.loads((job_dir / "metrics.json").read_text())
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +51,7 @@ def test_each_experiment_runs_one_step(env, tmp_path):
         "-m", f"experiment={','.join(PLAIN)}", "debug=fast_dev_run", "logger=none",
         f"hydra.sweep.dir={sweep}", env=env,
     )  # fmt: skip
-    jobs = [metrics(sweep / str(i)) for i in range(len(PLAIN))]
+    jobs = [record(sweep / str(i)) for i in range(len(PLAIN))]
     assert [j["overrides"][0] for j in jobs] == [f"experiment={e}" for e in PLAIN]
     assert all(j["optimizer_steps"] == 1 and 0 <= j["test_acc"] <= 1 for j in jobs)
     config = {e: (sweep / str(i) / "config.yaml").read_text() for i, e in enumerate(PLAIN)}
@@ -74,7 +69,7 @@ def test_vgg16_experiment_runs_without_pretrained_weights(env, tmp_path):
         "experiment=cifar10_vgg16", "model.net.weights=null", "debug=fast_dev_run",
         "logger=none", f"hydra.run.dir={out}", env=env,
     )  # fmt: skip
-    assert metrics(out)["optimizer_steps"] == 1
+    assert record(out)["optimizer_steps"] == 1
 
 
 def test_vgg16_experiment_offline_says_where_the_weights_go(env, tmp_path):

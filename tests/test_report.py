@@ -10,8 +10,8 @@ import pytest
 import yaml
 from PIL import Image
 
-from auglab.report import cells, expected_jobs, main, setting_label, write_report
 from auglab.record import JobRecord, sweep_records, write_record
+from auglab.report import cells, expected_jobs, main, setting_label, write_report
 from tests.helpers import REPO, train
 
 
@@ -93,8 +93,7 @@ def test_jobs_differing_in_another_override_are_never_averaged_together(tmp_path
     finished_job(tmp_path, 1, ["data.size=100", "optim=sgd"], 0.5)
     finished_job(tmp_path, 2, ["data.size=100", "optim=sgd", "seed=1"], 0.6)
     got = {
-        (c.setting, c.train_size): (round(c.mean, 4), len(c.accs))
-        for c in cells(records(tmp_path))
+        (c.setting, c.train_size): (round(c.mean, 4), len(c.accs)) for c in cells(records(tmp_path))
     }
     assert got == {("off, optim=adam", 100): (0.7, 1), ("off, optim=sgd", 100): (0.55, 2)}
 

@@ -65,8 +65,24 @@ def test_rows_follow_job_order_and_shared_overrides_leave_the_table(tmp_path):
 
 def test_failed_and_diverged_jobs_are_rows_with_status_and_error(tmp_path):
     fake_job(tmp_path, 0, ["data.size=100"], 0.7)
-    fake_job(tmp_path, 1, ["data.size=0"], None, status="failed", stage="config", error="data.size=0 must be positive")
-    fake_job(tmp_path, 2, ["data.size=200"], None, status="diverged", stage="fit", error="diverged at epoch 1 step 2 (loss nan)")
+    fake_job(
+        tmp_path,
+        1,
+        ["data.size=0"],
+        None,
+        status="failed",
+        stage="config",
+        error="data.size=0 must be positive",
+    )
+    fake_job(
+        tmp_path,
+        2,
+        ["data.size=200"],
+        None,
+        status="diverged",
+        stage="fit",
+        error="diverged at epoch 1 step 2 (loss nan)",
+    )
     summarise(tmp_path)
     rows = read_rows(tmp_path)
     assert [(r["status"], r["error"]) for r in rows] == [
@@ -86,7 +102,15 @@ def test_callback_prints_the_table(tmp_path, capsys):
 
 def test_callback_names_each_failure_and_exits_non_zero(tmp_path, capsys):
     fake_job(tmp_path, 0, ["data.size=100"], 0.5)
-    fake_job(tmp_path, 1, ["data.size=0"], None, status="failed", stage="config", error="data.size=0 must be positive")
+    fake_job(
+        tmp_path,
+        1,
+        ["data.size=0"],
+        None,
+        status="failed",
+        stage="config",
+        error="data.size=0 must be positive",
+    )
     config = OmegaConf.create({"hydra": {"sweep": {"dir": str(tmp_path)}}})
     try:
         SweepSummary().on_multirun_end(config)

@@ -3,25 +3,20 @@
 from __future__ import annotations
 
 import csv
-import json
-from pathlib import Path
+import shutil
 
 import pytest
 
-from tests.helpers import train
+from tests.helpers import record, train
 
 FAST = ["trainer.max_epochs=1", "data.eval_batch_size=2500"]
-
-
-def metrics(job_dir: Path) -> dict:
-    return json.loads((job_dir / "metrics.json").read_text())
 
 
 def test_fast_dev_run_trains_and_tests(run_env, tmp_path):
     out = tmp_path / "run"
     proc = train("debug=fast_dev_run", "data.size=100", f"hydra.run.dir={out}", env=run_env)
     assert "Epoch 1/1" in proc.stdout  # the progress bar counts epochs
-    m = metrics(out)
+    m = record(out)
     assert 0.0 <= m["test_acc"] <= 1.0
     assert m["optimizer_steps"] == 1
     assert (out / ".hydra" / "config.yaml").exists() and (out / "config.yaml").exists()
@@ -36,7 +31,7 @@ def test_debug_modes_run_their_short_schedules(run_env, tmp_path, debug, extra, 
     train(
         f"debug={debug}", "data.size=256", "logger=csv", *extra, f"hydra.run.dir={out}", env=run_env
     )
-    assert metrics(out)["optimizer_steps"] == steps
+    assert record(out)["optimizer_steps"] == steps
 
 
 def test_multirun_writes_summary_row_per_job(run_env, tmp_path):
@@ -48,7 +43,7 @@ def test_multirun_writes_summary_row_per_job(run_env, tmp_path):
     jobs = sorted(p for p in sweep.iterdir() if p.is_dir())
     assert [p.name for p in jobs] == ["0", "1", "2", "3"]
     for job in jobs:
-        m = metrics(job)
+        m = record(job)
         assert {
             "test_acc",
             "test_loss",
@@ -66,10 +61,11 @@ def test_multirun_writes_summary_row_per_job(run_env, tmp_path):
         # W&B, offline: one run directory per job, inside the job dir, named after the
         # job's overrides, grouped by the sweep, carrying the full config.
         (run,) = (job / "wandb").glob("offline-run-*/run-*.wandb")
-        record = run.read_bytes()
+        wandb_run = run.read_bytes()
         name = ",".join(sorted(o for o in m["overrides"] if not o.startswith("hydra.")))
-        assert name.encode() in record
-        assert b"MNISTDataModule" in record
+        assert name.encode() in wandb_run
+        assert b"MNISTDataModule" in wandb_run
+        assert sweep.name.encode() in wandb_run  # the W&B group
 
     with (sweep / "summary.csv").open() as f:
         rows = list(csv.DictReader(f))
@@ -98,7 +94,7 @@ def test_same_seed_gives_the_same_metrics(run_env, tmp_path):
             f"hydra.run.dir={out}",
             env=run_env,
         )
-        runs.append(metrics(out))
+        runs.append(record(out))
     keys = ["test_acc", "test_loss", "val_acc_best"]
     assert [runs[0][k] for k in keys] == [runs[1][k] for k in keys]
     assert runs[0]["test_loss"] != runs[2]["test_loss"]
@@ -125,7 +121,7 @@ def test_ddp_cpu_sweep_trains_each_job_in_two_processes(run_env, tmp_path):
         env=run_env,
     )
     for job, size in [("0", 256), ("1", 128)]:
-        m = metrics(sweep / job)
+        m = record(sweep / job)
         assert m["train_images_seen"] == size  # both ranks' halves counted once
         assert (sweep / job / "train_ddp_process_1.log").exists()
     assert not (sweep / "0" / "0").exists()  # children did not start the sweep again
@@ -169,3 +165,58 @@ def test_existing_files_in_a_reused_run_dir_survive_a_config_error(run_env, tmp_
     assert proc.returncode != 0
     assert (out / "notes.txt").read_text() == "keep me"
     assert not (out / ".hydra").exists()
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["trainer.max_epochs=0"], "trainer.max_epochs=0 trains nothing: use a whole number >= 1"),
+        (["optim.lr=-1"], "Invalid learning rate: -1"),
+        (["optimized_metric=test/f1"], "optimized_metric='test/f1' is not recorded: use one of"),
+        (["threads=0"], "threads=0 must be a whole number >= 1"),
+        (["trainer=fsdp", "trainer.accelerator=cpu"], "requires a GPU accelerator"),
+    ],
+)
+def test_bad_knobs_give_one_line_before_training_and_leave_nothing(
+    run_env, tmp_path, overrides, message
+):
+    logs = tmp_path / "logs"
+    proc = train(*overrides, "data.size=100", f"paths.log_dir={logs}", env=run_env, check=False)
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("auglab: error: ") and message in last
+    assert not logs.exists() or not any(logs.rglob("*"))
+
+
+def test_a_truncated_mnist_file_names_the_file_and_the_fix(run_env, mnist_root, tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(mnist_root, data)
+    archive = data / "MNIST" / "raw" / "t10k-labels-idx1-ubyte.gz"
+    archive.write_bytes(archive.read_bytes()[:100])
+    logs = tmp_path / "logs"
+    env = dict(run_env, AUGLAB_DATA_DIR=str(data))
+    proc = train(
+        "data.size=100", "data.download=false", f"paths.log_dir={logs}", env=env, check=False
+    )
+    last = proc.stderr.strip().splitlines()[-1]
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr
+    assert f"{archive} is damaged" in last and "replace it with an intact copy" in last
+    assert not (data / "MNIST" / "raw" / "t10k-labels-idx1-ubyte").exists()  # no half file
+    assert not logs.exists() or not any(logs.rglob("*"))
+
+
+@pytest.mark.parametrize("multirun", [False, True])
+def test_an_output_dir_that_cannot_be_written_is_one_line(run_env, tmp_path, multirun):
+    blocked = tmp_path / "a_file"
+    blocked.write_text("not a folder")
+    key = "hydra.sweep.dir" if multirun else "hydra.run.dir"
+    args = ["-m"] if multirun else []
+    proc = train(*args, f"{key}={blocked / 'run'}", "data.size=100", env=run_env, check=False)
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last == (
+        f"auglab: error: cannot write the output dir {blocked / 'run'}: {blocked} is a file, "
+        f"not a folder; set {key}=<a folder you can write> (or paths.log_dir=... for every run)"
+    )
+    assert blocked.read_text() == "not a folder"

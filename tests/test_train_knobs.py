@@ -2,24 +2,18 @@
 
 from __future__ import annotations
 
-import json
 import shutil
-from pathlib import Path
 
-from tests.helpers import train
+from tests.helpers import record, train
 
 FAST = ["trainer.max_epochs=2", "data.eval_batch_size=2500", "logger=csv"]
-
-
-def metrics(job_dir: Path) -> dict:
-    return json.loads((job_dir / "metrics.json").read_text())
 
 
 def test_synthetic_run_records_source_and_synthetic_sizes_and_reuses_its_set(run_env, tmp_path):
     out = tmp_path / "run"
     args = ["data.size=100", "aug=on", "data.synthetic_size=640", *FAST, f"hydra.run.dir={out}"]
     train(*args, env=run_env)
-    m = metrics(out)
+    m = record(out)
     assert (m["train_size"], m["synthetic_size"]) == (100, 640)
     assert m["train_images_seen"] == 2 * 640 and m["optimizer_steps"] == 2 * 10
     saved = out / "synthetic_640.npz"
@@ -31,7 +25,7 @@ def test_synthetic_run_records_source_and_synthetic_sizes_and_reuses_its_set(run
     proc = train(*args, env=run_env)
     assert "Reusing 640 synthetic images" in proc.stdout + proc.stderr
     assert saved.stat().st_mtime_ns == stamp
-    assert metrics(out)["test_acc"] == m["test_acc"]
+    assert record(out)["test_acc"] == m["test_acc"]
 
 
 def test_samples_per_epoch_matches_steps_across_sizes(run_env, tmp_path):
@@ -41,7 +35,7 @@ def test_samples_per_epoch_matches_steps_across_sizes(run_env, tmp_path):
         "callbacks.pictures=null", f"hydra.sweep.dir={sweep}", env=run_env,
     )  # fmt: skip
     assert not (sweep / "0" / "pictures").exists()  # a callback switched off with null
-    jobs = [metrics(sweep / str(i)) for i in (0, 1)]
+    jobs = [record(sweep / str(i)) for i in (0, 1)]
     assert [j["train_size"] for j in jobs] == [50, 500]
     assert [j["optimizer_steps"] for j in jobs] == [10, 10]
     assert [j["samples_per_epoch"] for j in jobs] == [320, 320]

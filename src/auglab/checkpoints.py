@@ -28,7 +28,10 @@ class AtomicCheckpointIO(TorchCheckpointIO):
     def save_checkpoint(
         self, checkpoint: dict[str, Any], path: str | Path, storage_options: Any = None
     ) -> None:
-        if storage_options is not None or get_filesystem(path).protocol not in ("file", ("file", "local")):
+        if storage_options is not None or get_filesystem(path).protocol not in (
+            "file",
+            ("file", "local"),
+        ):
             return super().save_checkpoint(checkpoint, path, storage_options)
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -53,7 +56,9 @@ def resume_point(ckpt_dir: Path) -> ResumePoint | tuple[str, ...]:
     ckpt_dir = Path(ckpt_dir)
     if not ckpt_dir.is_dir():
         return ()
-    candidates = sorted(ckpt_dir.glob("*.ckpt"), key=lambda p: (p.name != "last.ckpt", -p.stat().st_mtime))
+    candidates = sorted(
+        ckpt_dir.glob("*.ckpt"), key=lambda p: (p.name != "last.ckpt", -p.stat().st_mtime)
+    )
     skipped = []
     for path in candidates:
         epoch = _completed_epochs(path)
@@ -62,6 +67,14 @@ def resume_point(ckpt_dir: Path) -> ResumePoint | tuple[str, ...]:
             continue
         return ResumePoint(path, epoch, tuple(skipped))
     return tuple(skipped)
+
+
+def set_aside_damaged(ckpt_dir: Path) -> None:
+    """Rename damaged checkpoints to ``*.ckpt.damaged``: kept for a look, out of Lightning's
+    way (it would otherwise version the next save as ``-v1``)."""
+    for path in Path(ckpt_dir).glob("*.ckpt"):
+        if _completed_epochs(path) is None:
+            path.replace(path.with_name(path.name + ".damaged"))
 
 
 def _completed_epochs(path: Path) -> int | None:

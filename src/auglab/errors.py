@@ -19,7 +19,10 @@ def one_line(err: BaseException) -> str:
     """The ConfigError behind ``err`` if any (OmegaConf and Hydra wrap them), else its root
     cause, on one line; errors whose message alone says little keep their type's name."""
     root = config_error(err) or root_cause(err)
-    text = " ".join(str(root).split())
+    message = str(root)
+    if "Traceback (most recent call last)" in message:  # a child process's error, relayed
+        message = [line for line in message.splitlines() if line.strip()][-1]
+    text = " ".join(message.split())
     if isinstance(root, ConfigError | Diverged):
         return text
     name = type(root).__name__

@@ -55,7 +55,6 @@ def _ddp_children_rerun_this_job() -> Iterator[None]:
         yield
         return
     import __main__
-
     from auglab import train
 
     argv, spec = sys.argv, getattr(__main__, "__spec__", None)

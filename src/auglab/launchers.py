@@ -37,12 +37,16 @@ def _results_never_raise() -> Iterator[None]:
 
 
 class SubmititSlurmLauncher(SlurmLauncher):
-    def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> Sequence[JobReturn]:
+    def launch(
+        self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int
+    ) -> Sequence[JobReturn]:
         with _results_never_raise():
             return super().launch(job_overrides, initial_job_idx)
 
 
 class SubmititLocalLauncher(LocalLauncher):
-    def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> Sequence[JobReturn]:
+    def launch(
+        self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int
+    ) -> Sequence[JobReturn]:
         with _results_never_raise():
             return super().launch(job_overrides, initial_job_idx)

@@ -87,6 +87,8 @@ class JobRecord:
         where = f"job {self.job_num}" if self.job_num is not None else "run"
         shown = " ".join(o for o in self.overrides if not o.startswith("hydra."))
         label = f"{where} ({shown})" if shown else where
+        if self.status == "diverged" and self.error:
+            return f"{label}: {self.error}"  # "diverged at epoch E step S (loss nan): ..."
         stage = f" at {self.stage}" if self.stage else ""
         return f"{label}: {self.status}{stage}: {self.error or 'no reason recorded'}"
 

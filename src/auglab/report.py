@@ -79,7 +79,11 @@ def setting_label(job: JobRecord) -> str:
         label = str(aug)
     else:
         label = f"{aug} x{strength:g}"
-    synthetic = job.synthetic_size if job.synthetic_size is not None else overrides.get("data.synthetic_size")
+    synthetic = (
+        job.synthetic_size
+        if job.synthetic_size is not None
+        else overrides.get("data.synthetic_size")
+    )
     if synthetic not in (None, "", "null"):
         label += f" synthetic {int(float(synthetic))}"
     return label
@@ -190,7 +194,11 @@ def report_markdown(
         lines += [f"## Missing jobs ({len(missing)})", ""]
         lines += [
             f"- job {m.job_num}: `{' '.join(m.overrides)}`"
-            + (" (started, not finished: running, or its process died)" if m.started else " (not started)")
+            + (
+                " (started, not finished: running, or its process died)"
+                if m.started
+                else " (not started)"
+            )
             for m in missing
         ]
         lines.append("")

@@ -53,3 +53,18 @@ def set_threads(threads: int | None, hydra_cfg: Any | None = None) -> int:
         raise ConfigError(f"threads={threads!r} must be a whole number >= 1, or null for automatic")
     torch.set_num_threads(threads)
     return threads
+
+
+def share_tensors_for_spawn(trainer: Any) -> None:
+    """Strategies that spawn their processes (ddp_spawn) pickle the model, data and
+    callbacks to them. torch's default route, a file descriptor per storage, fails to
+    rebuild them here ("unable to resize file"); named files in shared memory work."""
+    if spawned(trainer):
+        torch.multiprocessing.set_sharing_strategy("file_system")
+
+
+def spawned(trainer: Any) -> bool:
+    """Whether fit and test run in processes the strategy spawns (not in this one)."""
+    from lightning.pytorch.strategies.launchers import _MultiProcessingLauncher
+
+    return isinstance(getattr(trainer.strategy, "launcher", None), _MultiProcessingLauncher)

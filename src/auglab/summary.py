@@ -57,8 +57,7 @@ def parse_override(override: str) -> tuple[str, str]:
 def job_overrides(records: Sequence[JobRecord]) -> list[dict[str, str]]:
     """Each job's task overrides as ``{key: value}`` (Hydra's own keys left out)."""
     return [
-        dict(parse_override(o) for o in r.overrides if not o.startswith("hydra."))
-        for r in records
+        dict(parse_override(o) for o in r.overrides if not o.startswith("hydra.")) for r in records
     ]
 
 

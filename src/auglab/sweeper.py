@@ -36,7 +36,9 @@ SUBDIR_OVERRIDE = "hydra.sweep.subdir"
 
 
 class FaultTolerantSweeper(BasicSweeper):
-    def __init__(self, max_batch_size: int | None = None, params: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, max_batch_size: int | None = None, params: dict[str, str] | None = None
+    ) -> None:
         # Not BasicSweeper.__init__: Hydra's plugin scan re-executes its module, and its
         # `super(BasicSweeper, self)` then names a class this one does not derive from.
         self.overrides = None
@@ -74,7 +76,9 @@ class FaultTolerantSweeper(BasicSweeper):
                 log.info("job %d: finished, skipping", num)
                 continue
             if record is not None and record.status in ("failed", "diverged"):
-                log.info("job %d: %s at %s last time, running it again", num, record.status, record.stage)
+                log.info(
+                    "job %d: %s at %s last time, running it again", num, record.status, record.stage
+                )
             try:
                 self.validate_batch_is_legal([job])
             except Exception as err:  # a bad combination: this job's record, not the sweep's end
@@ -113,7 +117,9 @@ class FaultTolerantSweeper(BasicSweeper):
             if again and (died_now or len(again) < len(batch)):
                 return self._launch(sweep_dir, again)
             for num, job in again:
-                self._fail(sweep_dir, num, job, "config", f"the launcher could not start it: {reason}")
+                self._fail(
+                    sweep_dir, num, job, "config", f"the launcher could not start it: {reason}"
+                )
             return []
         for (num, job), result in zip(batch, results, strict=False):
             reason = "its process ended without a record"

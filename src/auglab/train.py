@@ -19,6 +19,7 @@ from pathlib import Path
 
 import hydra
 import lightning as L
+import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from hydra.utils import instantiate
@@ -29,14 +30,20 @@ from omegaconf.errors import OmegaConfBaseException
 
 from auglab.aug import build_augmentation
 from auglab.callbacks import DivergenceGuard, EpochLogLine, RngCheckpoint, TrainTimer
-from auglab.checkpoints import AtomicCheckpointIO, ResumePoint, resume_point
+from auglab.checkpoints import AtomicCheckpointIO, ResumePoint, resume_point, set_aside_damaged
 from auglab.data import ImageDataModule
 from auglab.errors import ConfigError, Diverged, one_line
 from auglab.isolation import isolated_job
 from auglab.outputs import discard_job_dir, write_resolved_config
 from auglab.record import METRIC_NAMES, JobRecord, read_record, write_record
 from auglab.resolvers import WANDB_ID_FILE, repo_root
-from auglab.runtime import parallel_jobs, set_threads, skip_cuda_probe_without_gpu
+from auglab.runtime import (
+    parallel_jobs,
+    set_threads,
+    share_tensors_for_spawn,
+    skip_cuda_probe_without_gpu,
+    spawned,
+)
 from auglab.sweeper import job_number
 
 log = logging.getLogger(__name__)
@@ -90,10 +97,13 @@ def build(cfg: DictConfig, record: JobRecord, name: str = "run") -> Job:
         plugins=[AtomicCheckpointIO()],
         **progress,
     )
+    share_tensors_for_spawn(trainer)
     return Job(datamodule, model, trainer, timer)
 
 
-def run(cfg: DictConfig, job: Job, output_dir: Path, record: JobRecord, start: ResumePoint | None) -> None:
+def run(
+    cfg: DictConfig, job: Job, output_dir: Path, record: JobRecord, start: ResumePoint | None
+) -> None:
     """Fit (from ``start`` when resuming), test the best checkpoint, fill in ``record``."""
     trainer, model, datamodule = job.trainer, job.model, job.datamodule
     if trainer.is_global_zero:
@@ -110,17 +120,32 @@ def run(cfg: DictConfig, job: Job, output_dir: Path, record: JobRecord, start: R
     fit_seconds = time.perf_counter() - started
 
     record.stage = "test"
-    ckpt = trainer.checkpoint_callback
-    best = ckpt.best_model_path if ckpt is not None and ckpt.best_model_path else None
-    last = getattr(ckpt, "last_model_path", None)  # read before test() restores callback state
+    # Read before test() restores callback state. The monitored callback keeps the best
+    # epoch; the unmonitored one keeps the latest (callbacks/default.yaml).
+    best = last = None
+    for ckpt in trainer.checkpoint_callbacks:
+        path = getattr(ckpt, "best_model_path", None) or None
+        if getattr(ckpt, "monitor", None) is None:
+            last = last or path
+        else:
+            best = best or path
     tested_ckpt = _checkpoint_to_test(best, datamodule)
-    (tested,) = trainer.test(model, datamodule=datamodule, ckpt_path=tested_ckpt, weights_only=False)
+    (tested,) = trainer.test(
+        model, datamodule=datamodule, ckpt_path=tested_ckpt, weights_only=False
+    )
 
+    epochs, steps = trainer.current_epoch, trainer.global_step
+    newest = _peek_start(output_dir) if spawned(trainer) else None
+    if newest is not None:  # the processes that trained were spawned: ask their checkpoint
+        last = str(newest.path)
+        state = torch.load(newest.path, map_location="cpu", weights_only=False)
+        epochs, steps = state["epoch"] + 1, state["global_step"]
+        job.timer.load_state_dict(state["callbacks"][job.timer.state_key])
     record.status, record.stage, record.error = "finished", None, None
     record.test_acc, record.test_loss = tested["test/acc"], tested["test/loss"]
     record.val_acc_best = _best_val_acc(model)
-    record.epochs = trainer.current_epoch
-    record.optimizer_steps = trainer.global_step
+    record.epochs = epochs
+    record.optimizer_steps = steps
     record.train_size = datamodule.train_size
     record.synthetic_size = datamodule.synthetic_size
     record.samples_per_epoch = datamodule.samples_per_epoch
@@ -142,7 +167,9 @@ def _check_config(cfg: DictConfig) -> None:
             "(val/acc_best lets a sweeper choose without looking at the test set)"
         )
     epochs = cfg.trainer.get("max_epochs")
-    if epochs is not None and (isinstance(epochs, bool) or not isinstance(epochs, int) or epochs == 0 or epochs < -1):
+    if epochs is not None and (
+        isinstance(epochs, bool) or not isinstance(epochs, int) or epochs == 0 or epochs < -1
+    ):
         raise ConfigError(
             f"trainer.max_epochs={epochs!r} trains nothing: use a whole number >= 1 (E1 uses 30), "
             "or -1 with trainer.max_steps"
@@ -173,10 +200,18 @@ def _checkpoint_to_test(best: str | None, datamodule: ImageDataModule) -> str | 
 def _starting_point(output_dir: Path, name: str, previous: JobRecord | None) -> ResumePoint | None:
     """Where this attempt starts, said in one log line: a checkpoint, or scratch."""
     found = resume_point(output_dir / "checkpoints")
+    if found and (not isinstance(found, ResumePoint) or found.skipped):
+        set_aside_damaged(output_dir / "checkpoints")
     if isinstance(found, ResumePoint):
         damaged = "; ".join(found.skipped)
         where = _relative(str(found.path), output_dir)
-        log.info("%s: %sresuming from epoch %d (%s)", name, f"{damaged}: " if damaged else "", found.epoch + 1, where)
+        log.info(
+            "%s: %sresuming from epoch %d (%s)",
+            name,
+            f"{damaged}: " if damaged else "",
+            found.epoch + 1,
+            where,
+        )
         return found
     if found:
         log.warning("%s: %s: starting from scratch", name, "; ".join(found))
@@ -204,7 +239,11 @@ def main(cfg: DictConfig) -> float:
 
     previous = read_record(output_dir) if writer else None
     if previous is not None and previous.ok:
-        log.info("%s: finished, skipping (delete %s or pick another dir to train again)", name, output_dir)
+        log.info(
+            "%s: finished, skipping (delete %s or pick another dir to train again)",
+            name,
+            output_dir,
+        )
         return _optimized(previous, cfg)
     record = JobRecord(
         status="running",
@@ -220,7 +259,11 @@ def main(cfg: DictConfig) -> float:
         job = build(cfg, record, name)
         record.stage = "fit"
         start = _starting_point(output_dir, name, previous) if writer else _peek_start(output_dir)
-        record.resumed_from = None if start is None else f"epoch {start.epoch + 1} ({_relative(str(start.path), output_dir)})"
+        record.resumed_from = (
+            None
+            if start is None
+            else f"epoch {start.epoch + 1} ({_relative(str(start.path), output_dir)})"
+        )
         if writer:
             write_record(record, output_dir)
         with isolated_job():
@@ -231,7 +274,12 @@ def main(cfg: DictConfig) -> float:
         return _failed(err, record, cfg, output_dir, previous, multirun)
     if writer:
         write_record(record, output_dir)
-        log.info("%s: finished: test acc %.4f, val acc best %s", name, record.test_acc, record.val_acc_best)
+        log.info(
+            "%s: finished: test acc %.4f, val acc best %s",
+            name,
+            record.test_acc,
+            record.val_acc_best,
+        )
     return _optimized(record, cfg)
 
 

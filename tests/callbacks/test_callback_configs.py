@@ -26,11 +26,21 @@ def test_pictures_are_on_by_default_in_the_job_dir(tmp_path):
 
 def test_early_stopping_keeps_checkpoints_and_pictures(tmp_path):
     found = callbacks(tmp_path, "callbacks=early_stopping")
-    assert list(found) == ["model_checkpoint", "progress_bar", "pictures", "early_stopping"]
+    assert list(found) == [
+        "model_checkpoint",
+        "last_checkpoint",
+        "progress_bar",
+        "pictures",
+        "early_stopping",
+    ]
     stop = found["early_stopping"]
     assert isinstance(stop, EarlyStopping)
     assert (stop.monitor, stop.mode, stop.patience) == ("val/loss", "min", 10)
     assert isinstance(found["model_checkpoint"], ModelCheckpoint)
+    assert (found["model_checkpoint"].monitor, found["last_checkpoint"].monitor) == (
+        "val/acc",
+        None,
+    )
 
 
 def test_pictures_turn_off_with_enabled_false_or_by_deleting_the_entry(tmp_path):

@@ -9,4 +9,8 @@ from auglab.callbacks.timing import TrainTimer
 __all__ = [
     "DivergenceGuard",
     "EpochLogLine",
-    "EpochProgressBar", "RngCheckpoint", "RunPictures", "TrainTimer"]
+    "EpochProgressBar",
+    "RngCheckpoint",
+    "RunPictures",
+    "TrainTimer",
+]

@@ -91,9 +91,6 @@ class ImageClassifier(L.LightningModule):
         mean_loss.update(loss.detach(), weight=len(y))
         return loss, preds
 
-    def on_train_start(self) -> None:
-        self.val_acc_best.reset()  # drop the sanity-check pass
-
     def on_train_epoch_start(self) -> None:
         self._train_outputs: list[tuple[Tensor, Tensor, Tensor]] = []
 

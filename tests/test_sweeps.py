@@ -1,0 +1,226 @@
+"""Sweeps that survive and resume, through the real entry point: failing and diverging
+jobs, kill -9 and resume, damaged checkpoints, parallel and submitit launchers."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from auglab.runtime import available_cores
+from tests.helpers import REPO, record, train
+
+# Small and quick: no pictures, CSV logging, big evaluation batches.
+QUICK = ["logger=csv", "callbacks.pictures=null", "data.eval_batch_size=2500"]
+#: Fields that say how a job ran (its clock, its attempts), not what it computed.
+HOW_IT_RAN = {"fit_seconds", "train_images_per_second", "attempts", "resumed_from"}
+
+
+def results(job_dir: Path) -> dict:
+    return {k: v for k, v in record(job_dir).items() if k not in HOW_IT_RAN}
+
+
+def rows(sweep: Path) -> list[dict]:
+    with (sweep / "summary.csv").open() as f:
+        return list(csv.DictReader(f))
+
+
+def test_a_failing_combination_is_recorded_and_the_other_jobs_run(run_env, tmp_path):
+    sweep = tmp_path / "sweep"
+    proc = train(
+        "-m", "data.size=100,0,200", "trainer.max_epochs=1", *QUICK,
+        f"hydra.sweep.dir={sweep}", env=run_env, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 1
+    statuses = [(r["status"], r["stage"]) for r in map(record, (sweep / n for n in "012"))]
+    assert statuses == [("finished", None), ("failed", "config"), ("finished", None)]
+    assert record(sweep / "1")["error"].startswith("data.size=0 must be positive")
+    assert [(r["status"], r["error"][:8]) for r in rows(sweep)] == [
+        ("finished", ""),
+        ("failed", "config: "),
+        ("finished", ""),
+    ]
+    assert "job 1 (data.size=0 trainer.max_epochs=1" in (sweep / "report.md").read_text()
+    err = proc.stderr.strip().splitlines()
+    assert err[-2].startswith("auglab: job 1 (data.size=0 ") and "failed at config" in err[-2]
+    assert err[-1].startswith("auglab: error: 1 of the sweep's jobs did not finish")
+    assert "Traceback" not in proc.stderr
+
+
+def test_a_combination_that_does_not_compose_is_that_jobs_failure(run_env, tmp_path):
+    sweep = tmp_path / "sweep"
+    proc = train(
+        "-m", "aug=off,no_such_preset", "data.size=100", "trainer.max_epochs=1", *QUICK,
+        f"hydra.sweep.dir={sweep}", env=run_env, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 1
+    assert record(sweep / "0")["status"] == "finished"
+    failed = record(sweep / "1")
+    assert (failed["status"], failed["stage"]) == ("failed", "config")
+    assert "no_such_preset" in failed["error"]
+
+
+def test_a_nan_job_stops_at_once_as_diverged_and_every_json_parses(run_env, tmp_path):
+    sweep = tmp_path / "sweep"
+    proc = train(
+        "-m", "optim=sgd", "optim.lr=1e38,0.01", "data.size=200", "trainer.max_epochs=3",
+        "logger=many", "callbacks.pictures=null", f"hydra.sweep.dir={sweep}", env=run_env, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 1
+    diverged = record(sweep / "0")
+    assert (diverged["status"], diverged["stage"]) == ("diverged", "fit")
+    assert diverged["error"].startswith("diverged at epoch 1 step ")
+    assert "(loss nan)" in diverged["error"] or "(loss inf)" in diverged["error"]
+    assert "lower optim.lr (now 1e+38)" in diverged["error"]
+    assert diverged["test_acc"] is None and diverged["epochs"] is None
+    assert record(sweep / "1")["status"] == "finished"
+    report = (sweep / "report.md").read_text()
+    assert (
+        "1 finished jobs of 2 expected" in report
+        and "job 0 (optim=sgd optim.lr=1e+38 data.size=200 trainer.max_epochs=3 logger=many callbacks.pictures=null): diverged at epoch 1"
+        in report
+    )
+    for path in sweep.rglob("*.json"):  # ours, W&B's and anything else: strict JSON
+        json.loads(path.read_text(), parse_constant=lambda c, p=path: pytest.fail(f"{p}: {c}"))
+
+
+def _popen(*overrides: str, env: dict[str, str]) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, str(REPO / "train.py"), *overrides],
+        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )  # fmt: skip
+
+
+def _wait_for(condition, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out")
+        time.sleep(0.05)
+
+
+def test_a_sweep_killed_mid_job_resumes_to_the_records_of_an_uninterrupted_one(run_env, tmp_path):
+    args = ["-m", "data.size=2000,3000", "aug=on", "trainer.max_epochs=3", *QUICK]
+    whole, killed = tmp_path / "whole", tmp_path / "killed"
+    train(*args, f"hydra.sweep.dir={whole}", env=run_env)
+
+    proc = _popen(*args, f"hydra.sweep.dir={killed}", env=run_env)
+    last = killed / "1" / "checkpoints" / "last.ckpt"
+    _wait_for(lambda: last.exists() or proc.poll() is not None)
+    os.killpg(proc.pid, signal.SIGKILL)  # mid-way through job 1's second epoch, or near
+    proc.wait()
+    assert record(killed / "0")["status"] == "finished"
+    assert record(killed / "1")["status"] == "running"
+
+    again = train(*args, f"hydra.sweep.dir={killed}", env=run_env)
+    assert "job 0: finished, skipping" in again.stdout
+    assert "job 1: resuming from epoch" in again.stdout
+    for job in ("0", "1"):
+        assert results(killed / job) == results(whole / job)
+    assert record(killed / "1")["attempts"] == 2
+
+
+@pytest.mark.parametrize("damaged", [["last.ckpt"], ["last.ckpt", "best"]])
+def test_a_truncated_checkpoint_is_passed_over_and_the_run_still_ends_the_same(
+    run_env, tmp_path, damaged
+):
+    args = ["data.size=1000", "aug=on", "trainer.max_epochs=3", *QUICK]
+    whole, broken = tmp_path / "whole", tmp_path / "broken"
+    train(*args, f"hydra.run.dir={whole}", env=run_env)
+    train(*args, f"hydra.run.dir={broken}", env=run_env)
+    # As a kill leaves it: the record says running, the newest checkpoint is cut short.
+    saved = record(broken)
+    saved["status"] = "running"
+    (broken / "metrics.json").write_text(json.dumps(saved))
+    for ckpt in (broken / "checkpoints").glob("*.ckpt"):
+        if any(ckpt.name.startswith(d) for d in damaged):
+            ckpt.write_bytes(ckpt.read_bytes()[: ckpt.stat().st_size // 2])
+
+    proc = train(*args, f"hydra.run.dir={broken}", env=run_env)
+    assert "last.ckpt is damaged (truncated or unreadable)" in proc.stdout
+    if len(damaged) == 1:
+        assert "resuming from epoch" in proc.stdout and "best-epoch" in proc.stdout
+    else:
+        assert "starting from scratch" in proc.stdout
+    assert results(broken) == results(whole)
+
+
+def test_a_finished_single_run_is_not_trained_again(run_env, tmp_path):
+    out = tmp_path / "run"
+    args = ["data.size=100", "trainer.max_epochs=1", *QUICK, f"hydra.run.dir={out}"]
+    train(*args, env=run_env)
+    before = (out / "metrics.json").read_text()
+    proc = train(*args, env=run_env)
+    assert "run: finished, skipping" in proc.stdout
+    assert (out / "metrics.json").read_text() == before
+
+
+def test_joblib_runs_a_2x2_sweep_in_parallel_with_shared_out_threads(run_env, tmp_path):
+    sweep = tmp_path / "sweep"
+    proc = train(
+        "-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "data.size=100,200",
+        "aug=on,off", "trainer.max_epochs=1", "logger=wandb", "callbacks.pictures=null",
+        f"hydra.sweep.dir={sweep}", env=run_env,
+    )  # fmt: skip
+    assert [r["status"] for r in rows(sweep)] == ["finished"] * 4
+    assert (sweep / "report.md").exists() and "Sweep summary" in proc.stdout
+    for job in "0123":
+        assert record(sweep / job)["threads"] == max(1, available_cores() // 2)
+        (run,) = (sweep / job / "wandb").glob("offline-run-*/run-*.wandb")
+        assert sweep.name.encode() in run.read_bytes()  # W&B group: the sweep
+    assert "job 3: epoch 1/1 val/loss" in proc.stdout  # log lines, not two garbled bars
+
+
+def test_joblib_results_match_the_basic_launcher_for_the_same_seed(run_env, tmp_path):
+    args = ["-m", "data.size=300", "aug=on", "trainer.max_epochs=2", "threads=1", *QUICK]
+    train(*args, f"hydra.sweep.dir={tmp_path / 'basic'}", env=run_env)
+    train(*args, "hydra/launcher=joblib", f"hydra.sweep.dir={tmp_path / 'joblib'}", env=run_env)
+    assert results(tmp_path / "basic" / "0") == results(tmp_path / "joblib" / "0")
+
+
+def test_a_ddp_cpu_job_under_joblib_finishes(run_env, tmp_path):
+    sweep = tmp_path / "sweep"
+    train(
+        "-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=1", "trainer=ddp_cpu",
+        "data.size=256", "trainer.max_epochs=1", *QUICK, f"hydra.sweep.dir={sweep}", env=run_env,
+    )  # fmt: skip
+    job = record(sweep / "0")
+    assert job["status"] == "finished" and job["train_images_seen"] == 256
+    assert (sweep / "0" / "train_ddp_process_1.log").exists()
+    assert not (sweep / "0" / "0").exists()  # the DDP child ran this job, not the sweep
+
+
+def test_submitit_local_runs_a_2x2_sweep(run_env, tmp_path):
+    sweep = tmp_path / "sweep"
+    train(
+        "-m", "hydra/launcher=submitit_local", "data.size=100,200", "aug=on,off",
+        "trainer.max_epochs=1", *QUICK, f"hydra.sweep.dir={sweep}", env=run_env,
+    )  # fmt: skip
+    assert [r["status"] for r in rows(sweep)] == ["finished"] * 4
+    assert [r["threads"] for r in map(record, (sweep / j for j in "0123"))] == [1] * 4
+
+
+@pytest.mark.parametrize(
+    "trainer",
+    [
+        ["trainer=ddp_cpu", "logger=csv"],
+        # Lightning's CSV logger breaks under spawn (it rewrites its header in the child).
+        ["trainer=ddp_spawn", "trainer.accelerator=cpu", "trainer.devices=2", "logger=none"],
+    ],
+)
+def test_cpu_strategies_finish_a_two_job_multirun(run_env, tmp_path, trainer):
+    sweep = tmp_path / "sweep"
+    train(
+        "-m", *trainer, "data.size=128,256", "trainer.max_epochs=1", "callbacks.pictures=null",
+        f"hydra.sweep.dir={sweep}", env=run_env,
+    )  # fmt: skip
+    assert [r["status"] for r in rows(sweep)] == ["finished"] * 2
+    assert [record(sweep / j)["train_images_seen"] for j in "01"] == [128, 256]
