@@ -181,8 +181,8 @@ def test_joblib_runs_a_2x2_sweep_in_parallel_with_shared_out_threads(run_env, tm
 
 def test_joblib_results_match_the_basic_launcher_for_the_same_seed(run_env, tmp_path):
     args = ["-m", "data.size=300", "aug=on", "trainer.max_epochs=2", "threads=1", *QUICK]
-    train(*args, f"hydra.sweep.dir={tmp_path / 'basic'}", env=run_env)
-    train(*args, "hydra/launcher=joblib", f"hydra.sweep.dir={tmp_path / 'joblib'}", env=run_env)
+    train(*args, "hydra/launcher=basic", f"hydra.sweep.dir={tmp_path / 'basic'}", env=run_env)
+    train(*args, f"hydra.sweep.dir={tmp_path / 'joblib'}", env=run_env)  # the default launcher
     assert results(tmp_path / "basic" / "0") == results(tmp_path / "joblib" / "0")
 
 
@@ -224,3 +224,16 @@ def test_cpu_strategies_finish_a_two_job_multirun(run_env, tmp_path, trainer):
     )  # fmt: skip
     assert [r["status"] for r in rows(sweep)] == ["finished"] * 2
     assert [record(sweep / j)["train_images_seen"] for j in "01"] == [128, 256]
+
+
+def test_a_resumed_job_continues_its_wandb_run(run_env, tmp_path):
+    out = tmp_path / "run"
+    args = ["data.size=100", "trainer.max_epochs=2", "callbacks.pictures=null", f"hydra.run.dir={out}"]
+    train(*args, env=run_env)
+    saved = record(out)
+    saved["status"] = "running"  # as a kill after the last epoch leaves it
+    (out / "metrics.json").write_text(json.dumps(saved))
+    train(*args, env=run_env)
+    run_id = (out / "wandb_id.txt").read_text().strip()
+    runs = sorted((out / "wandb").glob("offline-run-*"))
+    assert len(runs) == 2 and all(r.name.endswith(f"-{run_id}") for r in runs)

@@ -61,6 +61,16 @@ def wandb_run_id() -> str | None:
     return run_id
 
 
+def parallel_jobs() -> int:
+    """Default width of a parallel sweep: one job per core on a CPU machine (each then trains
+    on one thread); one at a time where a GPU is (jobs would share it, not split it)."""
+    import torch
+
+    from auglab.runtime import available_cores
+
+    return 1 if torch.cuda.is_available() else available_cores()
+
+
 def required(key: str, example: str) -> None:
     """A value an experiment cannot run without (``???`` is lost when merged over a default)."""
     from auglab.errors import ConfigError
@@ -82,6 +92,7 @@ def register_resolvers() -> None:
         "auglab.sweep_group": sweep_group,
         "auglab.wandb_offline": wandb_offline,
         "auglab.wandb_run_id": wandb_run_id,
+        "auglab.parallel_jobs": parallel_jobs,
         "auglab.required": required,
     }
     for name, fn in resolvers.items():

@@ -27,6 +27,7 @@ from hydra.core.utils import JobReturn, JobStatus
 from omegaconf import OmegaConf
 
 from auglab.errors import one_line
+from auglab.runtime import available_cores
 from auglab.record import JobRecord, read_record, write_record
 
 log = logging.getLogger(__name__)
@@ -93,7 +94,8 @@ class FaultTolerantSweeper(BasicSweeper):
         return returns
 
     def _launch(self, sweep_dir: Path, batch: Sequence[Job]) -> Sequence[JobReturn]:
-        overrides = [[*job, f"{SUBDIR_OVERRIDE}={num}"] for num, job in batch]
+        hydra_overrides = [*self._width(len(batch))]
+        overrides = [[*job, f"{SUBDIR_OVERRIDE}={num}", *hydra_overrides] for num, job in batch]
         try:
             results = list(self.launcher.launch(overrides, initial_job_idx=batch[0][0]))
         except Exception as err:  # the launcher itself broke, e.g. a worker process was killed
@@ -127,6 +129,17 @@ class FaultTolerantSweeper(BasicSweeper):
                 reason = f"its process died ({one_line(result._return_value)})"
             self._settle(sweep_dir, num, job, reason)
         return results
+
+    def _width(self, jobs: int) -> list[str]:
+        """Joblib runs at most as many jobs at once as there are: each job's share of the
+        cores (``auglab.runtime.set_threads``) is then read from ``hydra.launcher.n_jobs``."""
+        settings = getattr(self.launcher, "joblib", None)
+        if not isinstance(settings, dict):
+            return []
+        n = int(settings.get("n_jobs") or 1)
+        width = max(1, min(jobs, available_cores() + 1 + n if n < 0 else n))
+        settings["n_jobs"] = width
+        return [f"hydra.launcher.n_jobs={width}"]
 
     def _settle(self, sweep_dir: Path, num: int, job: list[str], reason: str) -> None:
         """A launched job that left no end to its record failed where it was."""

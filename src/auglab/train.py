@@ -274,12 +274,8 @@ def main(cfg: DictConfig) -> float:
         return _failed(err, record, cfg, output_dir, previous, multirun)
     if writer:
         write_record(record, output_dir)
-        log.info(
-            "%s: finished: test acc %.4f, val acc best %s",
-            name,
-            record.test_acc,
-            record.val_acc_best,
-        )
+        best = "none" if record.val_acc_best is None else f"{record.val_acc_best:.4f}"
+        log.info("%s: finished: test acc %.4f, best val acc %s", name, record.test_acc, best)
     return _optimized(record, cfg)
 
 
