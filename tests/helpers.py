@@ -64,6 +64,43 @@ def record(job_dir: Path) -> dict:
     return json.loads((job_dir / "metrics.json").read_text(), parse_constant=refuse)
 
 
+def write_job(
+    sweep: Path,
+    num: int,
+    overrides: list[str],
+    acc: float | None,
+    status: str = "finished",
+    **fields,
+):
+    """A job dir as train.py leaves it: its record, with sizes, preset and seed read from the
+    overrides; ``fields`` sets any other record field."""
+    from auglab.record import JobRecord, write_record
+
+    values = dict(o.split("=", 1) for o in overrides)
+    record = JobRecord(
+        status=status,
+        job_num=num,
+        overrides=list(overrides),
+        test_acc=acc,
+        test_loss=None if acc is None else 1 - acc,
+        val_acc_best=acc,
+        train_size=int(values.get("data.size", 1000)),
+        aug=values.get("aug", "off"),
+        aug_strength=1.0,
+        seed=int(values.get("seed", 42)),
+        epochs=1,
+        optimizer_steps=2,
+        train_images_seen=100,
+        fit_seconds=1.0,
+        train_images_per_second=100.0,
+    )
+    for key, value in fields.items():
+        setattr(record, key, value)
+    (sweep / str(num)).mkdir(parents=True, exist_ok=True)
+    write_record(record, sweep / str(num))
+    return record
+
+
 def quiet_trainer(root: Path, **overrides):
     """A CPU Lightning Trainer with no logger, checkpoints, progress bar or summary."""
     import lightning as L

@@ -12,35 +12,12 @@ from PIL import Image
 
 from auglab.record import JobRecord, sweep_records, write_record
 from auglab.report import cells, expected_jobs, main, setting_label, write_report
-from tests.helpers import REPO, train
+from tests.helpers import REPO, train, write_job
 
 
 def finished_job(sweep: Path, num: int, overrides: list[str], acc: float, **fields) -> Path:
-    """A job dir as train.py leaves it: a finished record."""
-    job = sweep / str(num)
-    job.mkdir(parents=True)
-    values = dict(parse(overrides))
-    record = JobRecord(
-        status="finished",
-        job_num=num,
-        overrides=overrides,
-        test_acc=acc,
-        test_loss=1 - acc,
-        val_acc_best=acc,
-        train_size=int(values.get("data.size", 1000)),
-        aug=values.get("aug", "off"),
-        aug_strength=1.0,
-        seed=int(values.get("seed", 42)),
-        epochs=1,
-        optimizer_steps=2,
-        train_images_seen=100,
-        fit_seconds=1.0,
-        train_images_per_second=100.0,
-    )
-    for key, value in fields.items():
-        setattr(record, key, value)
-    write_record(record, job)
-    return job
+    write_job(sweep, num, overrides, acc, **fields)
+    return sweep / str(num)
 
 
 def records(sweep: Path) -> list[JobRecord]:

@@ -6,31 +6,16 @@ import csv
 
 from omegaconf import OmegaConf
 
-from auglab.record import JobRecord, write_record
 from auglab.summary import write_summary
 from auglab.sweep import SweepSummary
+from tests.helpers import write_job
+
+fake_job = write_job
 
 
-def fake_job(sweep, num, overrides, acc, status="finished", **fields):
-    job = sweep / str(num)
-    job.mkdir(parents=True)
-    record = JobRecord(
-        status=status,
-        job_num=num,
-        overrides=overrides,
-        seed=42,
-        test_acc=acc,
-        test_loss=None if acc is None else 1 - acc,
-        val_acc_best=acc,
-        train_size=100,
-        epochs=2,
-        fit_seconds=1.0,
-        train_images_per_second=50.0,
-    )
-    for key, value in fields.items():
-        setattr(record, key, value)
-    write_record(record, job)
-    return record
+def failed_job(sweep, num):
+    error = "data.size=0 must be positive"
+    return fake_job(sweep, num, ["data.size=0"], None, status="failed", stage="config", error=error)
 
 
 def summarise(sweep):
@@ -65,15 +50,7 @@ def test_rows_follow_job_order_and_shared_overrides_leave_the_table(tmp_path):
 
 def test_failed_and_diverged_jobs_are_rows_with_status_and_error(tmp_path):
     fake_job(tmp_path, 0, ["data.size=100"], 0.7)
-    fake_job(
-        tmp_path,
-        1,
-        ["data.size=0"],
-        None,
-        status="failed",
-        stage="config",
-        error="data.size=0 must be positive",
-    )
+    failed_job(tmp_path, 1)
     fake_job(
         tmp_path,
         2,
@@ -102,15 +79,7 @@ def test_callback_prints_the_table(tmp_path, capsys):
 
 def test_callback_names_each_failure_and_exits_non_zero(tmp_path, capsys):
     fake_job(tmp_path, 0, ["data.size=100"], 0.5)
-    fake_job(
-        tmp_path,
-        1,
-        ["data.size=0"],
-        None,
-        status="failed",
-        stage="config",
-        error="data.size=0 must be positive",
-    )
+    failed_job(tmp_path, 1)
     config = OmegaConf.create({"hydra": {"sweep": {"dir": str(tmp_path)}}})
     try:
         SweepSummary().on_multirun_end(config)

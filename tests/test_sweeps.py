@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -112,20 +113,33 @@ def test_a_sweep_killed_mid_job_resumes_to_the_records_of_an_uninterrupted_one(r
     whole, killed = tmp_path / "whole", tmp_path / "killed"
     train(*args, f"hydra.sweep.dir={whole}", env=run_env)
 
+    # The default launcher runs both jobs at once: kill the sweep, workers and all, once
+    # job 1 has its first epoch's checkpoint, mid-way through its second epoch or near.
     proc = _popen(*args, f"hydra.sweep.dir={killed}", env=run_env)
     last = killed / "1" / "checkpoints" / "last.ckpt"
     _wait_for(lambda: last.exists() or proc.poll() is not None)
-    os.killpg(proc.pid, signal.SIGKILL)  # mid-way through job 1's second epoch, or near
+    os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
-    assert record(killed / "0")["status"] == "finished"
     assert record(killed / "1")["status"] == "running"
 
     again = train(*args, f"hydra.sweep.dir={killed}", env=run_env)
-    assert "job 0: finished, skipping" in again.stdout
     assert "job 1: resuming from epoch" in again.stdout
     for job in ("0", "1"):
         assert results(killed / job) == results(whole / job)
     assert record(killed / "1")["attempts"] == 2
+
+
+def test_a_rerun_of_a_sequential_sweep_skips_its_finished_jobs(run_env, tmp_path):
+    sweep = tmp_path / "sweep"
+    args = ["-m", "hydra/launcher=basic", "data.size=100,200", "trainer.max_epochs=1", *QUICK]
+    train(*args, f"hydra.sweep.dir={sweep}", env=run_env)
+    first = (sweep / "0" / "metrics.json").read_text()
+    (sweep / "1" / "metrics.json").unlink()  # job 1 as if it never ran
+    shutil.rmtree(sweep / "1" / "checkpoints")
+    again = train(*args, f"hydra.sweep.dir={sweep}", env=run_env)
+    assert "job 0: finished, skipping" in again.stdout and "job 1: starting" in again.stdout
+    assert (sweep / "0" / "metrics.json").read_text() == first
+    assert record(sweep / "1")["status"] == "finished"
 
 
 @pytest.mark.parametrize("damaged", [["last.ckpt"], ["last.ckpt", "best"]])
@@ -212,8 +226,15 @@ def test_submitit_local_runs_a_2x2_sweep(run_env, tmp_path):
     "trainer",
     [
         ["trainer=ddp_cpu", "logger=csv"],
-        # Lightning's CSV logger breaks under spawn (it rewrites its header in the child).
-        ["trainer=ddp_spawn", "trainer.accelerator=cpu", "trainer.devices=2", "logger=none"],
+        # Lightning's CSV logger breaks under spawn (it rewrites its header in the child),
+        # and spawned processes cannot start inside a joblib worker.
+        [
+            "trainer=ddp_spawn",
+            "trainer.accelerator=cpu",
+            "trainer.devices=2",
+            "logger=none",
+            "hydra/launcher=basic",
+        ],
     ],
 )
 def test_cpu_strategies_finish_a_two_job_multirun(run_env, tmp_path, trainer):
@@ -228,7 +249,12 @@ def test_cpu_strategies_finish_a_two_job_multirun(run_env, tmp_path, trainer):
 
 def test_a_resumed_job_continues_its_wandb_run(run_env, tmp_path):
     out = tmp_path / "run"
-    args = ["data.size=100", "trainer.max_epochs=2", "callbacks.pictures=null", f"hydra.run.dir={out}"]
+    args = [
+        "data.size=100",
+        "trainer.max_epochs=2",
+        "callbacks.pictures=null",
+        f"hydra.run.dir={out}",
+    ]
     train(*args, env=run_env)
     saved = record(out)
     saved["status"] = "running"  # as a kill after the last epoch leaves it

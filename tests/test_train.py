@@ -192,6 +192,8 @@ def test_bad_knobs_give_one_line_before_training_and_leave_nothing(
 def test_a_truncated_mnist_file_names_the_file_and_the_fix(run_env, mnist_root, tmp_path):
     data = tmp_path / "data"
     shutil.copytree(mnist_root, data)
+    for unpacked in (data / "MNIST" / "raw").glob("*-ubyte"):
+        unpacked.unlink()  # other tests' runs unpacked the shared copy: start from the .gz files
     archive = data / "MNIST" / "raw" / "t10k-labels-idx1-ubyte.gz"
     archive.write_bytes(archive.read_bytes()[:100])
     logs = tmp_path / "logs"

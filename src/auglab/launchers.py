@@ -36,7 +36,7 @@ def _results_never_raise() -> Iterator[None]:
         submitit.Job.results = original
 
 
-class SubmititSlurmLauncher(SlurmLauncher):
+class _WaitForEveryJob:
     def launch(
         self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int
     ) -> Sequence[JobReturn]:
@@ -44,9 +44,9 @@ class SubmititSlurmLauncher(SlurmLauncher):
             return super().launch(job_overrides, initial_job_idx)
 
 
-class SubmititLocalLauncher(LocalLauncher):
-    def launch(
-        self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int
-    ) -> Sequence[JobReturn]:
-        with _results_never_raise():
-            return super().launch(job_overrides, initial_job_idx)
+class SubmititSlurmLauncher(_WaitForEveryJob, SlurmLauncher):
+    pass
+
+
+class SubmititLocalLauncher(_WaitForEveryJob, LocalLauncher):
+    pass

@@ -20,8 +20,8 @@ def write_resolved_config(cfg: DictConfig, output_dir: Path) -> None:
     (output_dir / RESOLVED_CONFIG_FILE).write_text(OmegaConf.to_yaml(cfg, resolve=True))
 
 
-def discard_job_dir(output_dir: Path, sweep_dir: Path | None, job_name: str, log_dir: Path) -> None:
-    """Remove only what Hydra wrote for a job that failed its config checks.
+def discard_job_dir(output_dir: Path, job_name: str, log_dir: Path) -> None:
+    """Remove only what Hydra wrote for a single run that failed before training.
 
     Anything else already in the directory (an earlier run's files) is kept;
     emptied parents are removed up to ``log_dir``, never above it.
@@ -29,14 +29,8 @@ def discard_job_dir(output_dir: Path, sweep_dir: Path | None, job_name: str, log
     shutil.rmtree(output_dir / ".hydra", ignore_errors=True)
     (output_dir / f"{job_name}.log").unlink(missing_ok=True)
     _rmdir_if_empty(output_dir)
-    top = output_dir
-    if sweep_dir is not None and sweep_dir != output_dir and sweep_dir.is_dir():
-        if [p.name for p in sweep_dir.iterdir()] == ["multirun.yaml"]:
-            (sweep_dir / "multirun.yaml").unlink()
-        _rmdir_if_empty(sweep_dir)
-        top = sweep_dir
     log_dir = log_dir.resolve()
-    for parent in top.resolve().parents:
+    for parent in output_dir.resolve().parents:
         if parent != log_dir and log_dir not in parent.parents:
             break
         if not _rmdir_if_empty(parent):

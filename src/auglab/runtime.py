@@ -55,12 +55,23 @@ def set_threads(threads: int | None, hydra_cfg: Any | None = None) -> int:
     return threads
 
 
-def share_tensors_for_spawn(trainer: Any) -> None:
+def prepare_spawn(trainer: Any, hydra_cfg: Any | None) -> None:
     """Strategies that spawn their processes (ddp_spawn) pickle the model, data and
     callbacks to them. torch's default route, a file descriptor per storage, fails to
-    rebuild them here ("unable to resize file"); named files in shared memory work."""
-    if spawned(trainer):
-        torch.multiprocessing.set_sharing_strategy("file_system")
+    rebuild them here ("unable to resize file"); named files in shared memory work.
+    Inside a joblib worker the spawned processes cannot start at all (they look for
+    loky's start method): refused before training, with the two ways out."""
+    if not spawned(trainer):
+        return
+    launcher = str(hydra_cfg.launcher.get("_target_", "")) if hydra_cfg is not None else ""
+    if "joblib" in launcher.lower() and str(hydra_cfg.mode) == "RunMode.MULTIRUN":
+        from auglab.errors import ConfigError
+
+        raise ConfigError(
+            "trainer=ddp_spawn cannot start its processes inside a joblib worker: add "
+            "hydra/launcher=basic to this sweep, or use trainer=ddp (or ddp_cpu)"
+        )
+    torch.multiprocessing.set_sharing_strategy("file_system")
 
 
 def spawned(trainer: Any) -> bool:

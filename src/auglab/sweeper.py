@@ -27,8 +27,8 @@ from hydra.core.utils import JobReturn, JobStatus
 from omegaconf import OmegaConf
 
 from auglab.errors import one_line
-from auglab.runtime import available_cores
 from auglab.record import JobRecord, read_record, write_record
+from auglab.runtime import available_cores
 
 log = logging.getLogger(__name__)
 

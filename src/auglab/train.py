@@ -39,8 +39,8 @@ from auglab.record import METRIC_NAMES, JobRecord, read_record, write_record
 from auglab.resolvers import WANDB_ID_FILE, repo_root
 from auglab.runtime import (
     parallel_jobs,
+    prepare_spawn,
     set_threads,
-    share_tensors_for_spawn,
     skip_cuda_probe_without_gpu,
     spawned,
 )
@@ -97,7 +97,7 @@ def build(cfg: DictConfig, record: JobRecord, name: str = "run") -> Job:
         plugins=[AtomicCheckpointIO()],
         **progress,
     )
-    share_tensors_for_spawn(trainer)
+    prepare_spawn(trainer, hc)
     return Job(datamodule, model, trainer, timer)
 
 
@@ -310,7 +310,7 @@ def _failed(
         except OmegaConfBaseException:  # the paths config itself is what is broken
             log_dir = output_dir.parent
         (output_dir / WANDB_ID_FILE).unlink(missing_ok=True)
-        discard_job_dir(output_dir, None, hc.job.name, log_dir)
+        discard_job_dir(output_dir, hc.job.name, log_dir)
     else:
         write_record(record, output_dir)
     raise SystemExit(f"auglab: error: {record.error}")
