@@ -142,14 +142,30 @@ def test_a_rerun_of_a_sequential_sweep_skips_its_finished_jobs(run_env, tmp_path
     assert record(sweep / "1")["status"] == "finished"
 
 
+TRUNCATED_RUN = ["data.size=1000", "aug=on", "trainer.max_epochs=3", *QUICK]
+
+
+@pytest.fixture(scope="module")
+def finished_runs(mnist_root, tmp_path_factory) -> Path:
+    """One run trained to the end three times: ``whole`` to compare with, ``damaged<i>`` to
+    damage in place (a copy elsewhere would not be the same job: its checkpoints name their dir)."""
+    root = tmp_path_factory.mktemp("finished")
+    env = _env(mnist_root, root)
+    for name in ("whole", "damaged0", "damaged1"):
+        train(*TRUNCATED_RUN, f"hydra.run.dir={root / name}", env=env)
+    return root
+
+
+def _env(mnist_root: Path, tmp: Path) -> dict[str, str]:
+    env = dict(os.environ, AUGLAB_DATA_DIR=str(mnist_root), WANDB_MODE="offline")
+    return dict(env, WANDB_SILENT="true", WANDB_DIR=str(tmp), PYTHONWARNINGS="ignore")
+
+
 @pytest.mark.parametrize("damaged", [["last.ckpt"], ["last.ckpt", "best"]])
 def test_a_truncated_checkpoint_is_passed_over_and_the_run_still_ends_the_same(
-    run_env, tmp_path, damaged
+    run_env, tmp_path, finished_runs, damaged
 ):
-    args = ["data.size=1000", "aug=on", "trainer.max_epochs=3", *QUICK]
-    whole, broken = tmp_path / "whole", tmp_path / "broken"
-    train(*args, f"hydra.run.dir={whole}", env=run_env)
-    train(*args, f"hydra.run.dir={broken}", env=run_env)
+    broken = finished_runs / f"damaged{len(damaged) - 1}"
     # As a kill leaves it: the record says running, the newest checkpoint is cut short.
     saved = record(broken)
     saved["status"] = "running"
@@ -158,13 +174,14 @@ def test_a_truncated_checkpoint_is_passed_over_and_the_run_still_ends_the_same(
         if any(ckpt.name.startswith(d) for d in damaged):
             ckpt.write_bytes(ckpt.read_bytes()[: ckpt.stat().st_size // 2])
 
-    proc = train(*args, f"hydra.run.dir={broken}", env=run_env)
+    proc = train(*TRUNCATED_RUN, f"hydra.run.dir={broken}", env=run_env)
     assert "last.ckpt is damaged (truncated or unreadable)" in proc.stdout
     if len(damaged) == 1:
         assert "resuming from epoch" in proc.stdout and "best-epoch" in proc.stdout
     else:
         assert "starting from scratch" in proc.stdout
-    assert results(broken) == results(whole)
+    assert (broken / "checkpoints" / "last.ckpt.damaged").exists()  # set aside, not deleted
+    assert results(broken) == results(finished_runs / "whole")
 
 
 def test_a_finished_single_run_is_not_trained_again(run_env, tmp_path):
@@ -225,7 +242,7 @@ def test_submitit_local_runs_a_2x2_sweep(run_env, tmp_path):
 @pytest.mark.parametrize(
     "trainer",
     [
-        ["trainer=ddp_cpu", "logger=csv"],
+        # trainer=ddp_cpu: tests/test_train.py::test_ddp_cpu_sweep_trains_each_job_in_two_processes
         # Lightning's CSV logger breaks under spawn (it rewrites its header in the child),
         # and spawned processes cannot start inside a joblib worker.
         [

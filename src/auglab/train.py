@@ -129,7 +129,8 @@ def run(
             last = last or path
         else:
             best = best or path
-    tested_ckpt = _checkpoint_to_test(best, datamodule)
+    images, images_per_second = job.timer.images, job.timer.images_per_second  # test() restores
+    tested_ckpt = _checkpoint_to_test(best, datamodule)  # callback states from the tested file
     (tested,) = trainer.test(
         model, datamodule=datamodule, ckpt_path=tested_ckpt, weights_only=False
     )
@@ -141,6 +142,7 @@ def run(
         state = torch.load(newest.path, map_location="cpu", weights_only=False)
         epochs, steps = state["epoch"] + 1, state["global_step"]
         job.timer.load_state_dict(state["callbacks"][job.timer.state_key])
+        images, images_per_second = job.timer.images, job.timer.images_per_second
     record.status, record.stage, record.error = "finished", None, None
     record.test_acc, record.test_loss = tested["test/acc"], tested["test/loss"]
     record.val_acc_best = _best_val_acc(model)
@@ -151,9 +153,9 @@ def run(
     record.samples_per_epoch = datamodule.samples_per_epoch
     record.aug = cfg.aug.get("name")
     record.aug_strength = cfg.aug.get("strength", 1.0)
-    record.train_images_seen = job.timer.images
+    record.train_images_seen = images
     record.fit_seconds = round(fit_seconds, 3)
-    record.train_images_per_second = round(job.timer.images_per_second, 1)
+    record.train_images_per_second = round(images_per_second, 1)
     record.tested_checkpoint = _relative(tested_ckpt, output_dir) or "final weights"
     record.best_checkpoint = _relative(best, output_dir)
     record.last_checkpoint = _relative(last, output_dir)
