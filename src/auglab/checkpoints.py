@@ -2,7 +2,7 @@
 
 Lightning writes a checkpoint in place, so a ``kill -9`` during the write leaves a
 truncated ``last.ckpt``. ``AtomicCheckpointIO`` writes a temporary file and renames
-it; ``resume_point`` still checks every candidate (zip CRCs, then the pickled
+it; ``read_checkpoints`` still checks every candidate (zip CRCs, then the pickled
 header) and falls back to an older checkpoint, or to a fresh start, saying which.
 """
 
@@ -47,34 +47,37 @@ class AtomicCheckpointIO(TorchCheckpointIO):
 class ResumePoint:
     path: Path
     epoch: int  # epochs completed (1-based count)
-    skipped: tuple[str, ...]  # damaged checkpoints passed over, one line each
 
 
-def resume_point(ckpt_dir: Path) -> ResumePoint | tuple[str, ...]:
-    """The newest readable checkpoint in ``ckpt_dir`` (``last.ckpt`` first, then the others
-    newest first); else the lines describing the damaged ones (empty: there were none)."""
+@dataclass(frozen=True)
+class Checkpoints:
+    """What a job dir's checkpoints offer a rerun, each file read once."""
+
+    start: ResumePoint | None  # the newest readable one: ``last.ckpt`` first, then newest first
+    damaged: tuple[Path, ...]  # truncated or unreadable, in the same order
+
+    def set_aside_damaged(self) -> None:
+        """Rename each damaged file to ``*.ckpt.damaged``: kept for a look, out of Lightning's
+        way (it would otherwise version the next save as ``-v1``)."""
+        for path in self.damaged:
+            path.replace(path.with_name(path.name + ".damaged"))
+
+
+def read_checkpoints(ckpt_dir: Path) -> Checkpoints:
     ckpt_dir = Path(ckpt_dir)
     if not ckpt_dir.is_dir():
-        return ()
+        return Checkpoints(None, ())
     candidates = sorted(
         ckpt_dir.glob("*.ckpt"), key=lambda p: (p.name != "last.ckpt", -p.stat().st_mtime)
     )
-    skipped = []
+    start, damaged = None, []
     for path in candidates:
         epoch = _completed_epochs(path)
         if epoch is None:
-            skipped.append(f"{path.name} is damaged (truncated or unreadable)")
-            continue
-        return ResumePoint(path, epoch, tuple(skipped))
-    return tuple(skipped)
-
-
-def set_aside_damaged(ckpt_dir: Path) -> None:
-    """Rename damaged checkpoints to ``*.ckpt.damaged``: kept for a look, out of Lightning's
-    way (it would otherwise version the next save as ``-v1``)."""
-    for path in Path(ckpt_dir).glob("*.ckpt"):
-        if _completed_epochs(path) is None:
-            path.replace(path.with_name(path.name + ".damaged"))
+            damaged.append(path)
+        elif start is None:
+            start = ResumePoint(path, epoch)
+    return Checkpoints(start, tuple(damaged))
 
 
 def _completed_epochs(path: Path) -> int | None:

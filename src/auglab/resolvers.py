@@ -61,7 +61,7 @@ def wandb_run_id() -> str | None:
     return run_id
 
 
-def parallel_jobs() -> int:
+def default_parallel_jobs() -> int:
     """Default width of a parallel sweep: one job per core on a CPU machine (each then trains
     on one thread); one at a time where a GPU is (jobs would share it, not split it)."""
     import torch
@@ -92,7 +92,7 @@ def register_resolvers() -> None:
         "auglab.sweep_group": sweep_group,
         "auglab.wandb_offline": wandb_offline,
         "auglab.wandb_run_id": wandb_run_id,
-        "auglab.parallel_jobs": parallel_jobs,
+        "auglab.parallel_jobs": default_parallel_jobs,
         "auglab.required": required,
     }
     for name, fn in resolvers.items():

@@ -7,6 +7,8 @@ from typing import Any
 
 import torch
 
+from auglab.errors import ConfigError
+
 
 def skip_cuda_probe_without_gpu() -> None:
     """On a machine with no usable GPU, tell torch so once, for this process.
@@ -28,17 +30,26 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
+def joblib_width(n_jobs: int | None) -> int:
+    """Processes joblib runs for ``n_jobs``: -1 is every core, -2 all but one, and so on."""
+    n = int(n_jobs or 1)
+    return max(1, available_cores() + 1 + n if n < 0 else n)
+
+
+def sweep_launcher(hydra_cfg: Any | None) -> str:
+    """The launcher's ``_target_``, lower-cased, in a multirun; "" for a single run."""
+    if hydra_cfg is None or str(hydra_cfg.mode) != "RunMode.MULTIRUN":
+        return ""
+    return str(hydra_cfg.launcher.get("_target_", "")).lower()
+
+
 def parallel_jobs(hydra_cfg: Any | None) -> int:
     """How many jobs of this sweep run at once on this machine, from the launcher's config."""
-    if hydra_cfg is None or str(hydra_cfg.mode) != "RunMode.MULTIRUN":
-        return 1
-    launcher = hydra_cfg.launcher
-    target = str(launcher.get("_target_", ""))
-    if "joblib" in target.lower():
-        n = launcher.get("n_jobs") or 1
-        return max(1, available_cores() + 1 + n if n < 0 else n)  # joblib: -1 is every core
-    if "submitit" in target.lower() and "local" in target.lower():  # every job at once
-        return max(1, available_cores() // (launcher.get("cpus_per_task") or 1))
+    launcher = sweep_launcher(hydra_cfg)
+    if "joblib" in launcher:
+        return joblib_width(hydra_cfg.launcher.get("n_jobs"))
+    if "submitit" in launcher and "local" in launcher:  # every job at once
+        return max(1, available_cores() // (hydra_cfg.launcher.get("cpus_per_task") or 1))
     return 1  # one job at a time, or a cluster job with its own allotment
 
 
@@ -48,8 +59,6 @@ def set_threads(threads: int | None, hydra_cfg: Any | None = None) -> int:
     if threads is None:
         threads = max(1, available_cores() // parallel_jobs(hydra_cfg))
     if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
-        from auglab.errors import ConfigError
-
         raise ConfigError(f"threads={threads!r} must be a whole number >= 1, or null for automatic")
     torch.set_num_threads(threads)
     return threads
@@ -63,10 +72,7 @@ def prepare_spawn(trainer: Any, hydra_cfg: Any | None) -> None:
     loky's start method): refused before training, with the two ways out."""
     if not spawned(trainer):
         return
-    launcher = str(hydra_cfg.launcher.get("_target_", "")) if hydra_cfg is not None else ""
-    if "joblib" in launcher.lower() and str(hydra_cfg.mode) == "RunMode.MULTIRUN":
-        from auglab.errors import ConfigError
-
+    if "joblib" in sweep_launcher(hydra_cfg):
         raise ConfigError(
             "trainer=ddp_spawn cannot start its processes inside a joblib worker: add "
             "hydra/launcher=basic to this sweep, or use trainer=ddp (or ddp_cpu)"

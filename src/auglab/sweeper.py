@@ -28,7 +28,7 @@ from omegaconf import OmegaConf
 
 from auglab.errors import one_line
 from auglab.record import JobRecord, read_record, write_record
-from auglab.runtime import available_cores
+from auglab.runtime import joblib_width
 
 log = logging.getLogger(__name__)
 
@@ -136,8 +136,7 @@ class FaultTolerantSweeper(BasicSweeper):
         settings = getattr(self.launcher, "joblib", None)
         if not isinstance(settings, dict):
             return []
-        n = int(settings.get("n_jobs") or 1)
-        width = max(1, min(jobs, available_cores() + 1 + n if n < 0 else n))
+        width = min(jobs, joblib_width(settings.get("n_jobs")))
         settings["n_jobs"] = width
         return [f"hydra.launcher.n_jobs={width}"]
 

@@ -30,7 +30,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from auglab.aug import build_augmentation
 from auglab.callbacks import DivergenceGuard, EpochLogLine, RngCheckpoint, TrainTimer
-from auglab.checkpoints import AtomicCheckpointIO, ResumePoint, resume_point, set_aside_damaged
+from auglab.checkpoints import AtomicCheckpointIO, ResumePoint, read_checkpoints
 from auglab.data import ImageDataModule
 from auglab.errors import ConfigError, Diverged, one_line
 from auglab.isolation import isolated_job
@@ -201,27 +201,25 @@ def _checkpoint_to_test(best: str | None, datamodule: ImageDataModule) -> str | 
 
 def _starting_point(output_dir: Path, name: str, previous: JobRecord | None) -> ResumePoint | None:
     """Where this attempt starts, said in one log line: a checkpoint, or scratch."""
-    found = resume_point(output_dir / "checkpoints")
-    if found and (not isinstance(found, ResumePoint) or found.skipped):
-        set_aside_damaged(output_dir / "checkpoints")
-    if isinstance(found, ResumePoint):
-        damaged = "; ".join(found.skipped)
-        where = _relative(str(found.path), output_dir)
+    found = read_checkpoints(output_dir / "checkpoints")
+    found.set_aside_damaged()
+    damaged = "; ".join(f"{p.name} is damaged (truncated or unreadable)" for p in found.damaged)
+    if found.start is not None:
+        where = _relative(str(found.start.path), output_dir)
         log.info(
             "%s: %sresuming from epoch %d (%s)",
             name,
             f"{damaged}: " if damaged else "",
-            found.epoch + 1,
+            found.start.epoch + 1,
             where,
         )
-        return found
-    if found:
-        log.warning("%s: %s: starting from scratch", name, "; ".join(found))
+    elif damaged:
+        log.warning("%s: %s: starting from scratch", name, damaged)
     elif previous is not None:
         log.info("%s: %s last time, no checkpoint: starting from scratch", name, previous.status)
     else:
         log.info("%s: starting", name)
-    return None
+    return found.start
 
 
 def _optimized(record: JobRecord, cfg: DictConfig) -> float:
@@ -282,8 +280,7 @@ def main(cfg: DictConfig) -> float:
 
 
 def _peek_start(output_dir: Path) -> ResumePoint | None:
-    found = resume_point(output_dir / "checkpoints")
-    return found if isinstance(found, ResumePoint) else None
+    return read_checkpoints(output_dir / "checkpoints").start
 
 
 def _failed(
