@@ -42,7 +42,7 @@ class ImageDataModule(L.LightningDataModule):
         size: int | None = None,
         subset: str = "reference",
         batch_size: int = 64,
-        eval_batch_size: int = 1000,
+        eval_batch_size: int = 256,
         num_workers: int = 0,
         pin_memory: bool | None = None,
         pad_to: int | None = None,
