@@ -128,3 +128,19 @@ def test_val_from_test_allows_sizes_up_to_60000(mnist_root):
     assert len(loaded(mnist_root, size=58_000, val_from_test=True).train_set) == 58_000
     with pytest.raises(ConfigError, match="data.size<=60000"):
         MNISTDataModule(data_dir=mnist_root, size=60_001, val_from_test=True)
+
+
+def test_the_idx_reader_agrees_with_torchvision_and_refuses_damaged_files(mnist_root, tmp_path):
+    from auglab.data.mnist import read_idx
+
+    raw = mnist_root / "MNIST" / "raw"
+    MNISTDataModule(data_dir=mnist_root).prepare_data()  # unpacks the .gz files
+    reference = MNIST(root=str(mnist_root), train=False, download=False)
+    assert np.array_equal(read_idx(raw / "t10k-images-idx3-ubyte", 3), reference.data.numpy())
+    assert np.array_equal(read_idx(raw / "t10k-labels-idx1-ubyte", 1), reference.targets.numpy())
+    cut = tmp_path / "cut"
+    cut.write_bytes((raw / "t10k-images-idx3-ubyte").read_bytes()[:-5])
+    with pytest.raises(ValueError, match=r"holds 783995 bytes .* 1000x28x28 \(784000 bytes\): truncated"):
+        read_idx(cut, 3)
+    with pytest.raises(ValueError, match="is not a 3-d uint8 IDX file"):
+        read_idx(raw / "t10k-labels-idx1-ubyte", 3)
