@@ -48,6 +48,10 @@ class JobRecord:
     test_acc: float | None = None
     test_loss: float | None = None
     val_acc_best: float | None = None
+    # Test accuracy of each class, in class-index order (None: no test image of that class),
+    # and the datamodule's class names; both None in records written before they existed.
+    test_class_acc: list[float | None] | None = None
+    class_names: list[str] | None = None
     # ---- what was trained: the one size number is train_size, real images after subsetting ----
     train_size: int | None = None
     synthetic_size: int | None = None
@@ -92,6 +96,10 @@ class JobRecord:
         stage = f" at {self.stage}" if self.stage else ""
         return f"{label}: {self.status}{stage}: {self.error or 'no reason recorded'}"
 
+
+#: The logged name of one class's test accuracy (``test/class_acc/3``): the classifier logs
+#: it, ``train.py`` reads it back from ``trainer.test`` into ``JobRecord.test_class_acc``.
+CLASS_ACC_METRIC = "test/class_acc/{}"
 
 #: Float results a sweep can optimise or a summary can show, by logged name.
 METRIC_FIELDS = ("test_acc", "test_loss", "val_acc_best")
@@ -141,4 +149,6 @@ def sweep_records(sweep_dir: Path) -> Iterator[tuple[Path, JobRecord]]:
 def _finite(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None
+    if isinstance(value, list):  # per-class accuracies: a class absent from the test set is NaN
+        return [_finite(v) for v in value]
     return value

@@ -23,7 +23,7 @@ import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from hydra.utils import instantiate
-from lightning.pytorch.callbacks import ProgressBar
+from lightning.pytorch.callbacks import LearningRateMonitor, ProgressBar
 from lightning.pytorch.utilities.rank_zero import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
@@ -35,7 +35,7 @@ from auglab.data import ImageDataModule
 from auglab.errors import ConfigError, Diverged, one_line
 from auglab.isolation import isolated_job
 from auglab.outputs import discard_job_dir, write_resolved_config
-from auglab.record import METRIC_NAMES, JobRecord, read_record, write_record
+from auglab.record import CLASS_ACC_METRIC, METRIC_NAMES, JobRecord, read_record, write_record
 from auglab.resolvers import WANDB_ID_FILE, repo_root
 from auglab.runtime import (
     parallel_jobs,
@@ -90,6 +90,8 @@ def build(cfg: DictConfig, record: JobRecord, name: str = "run") -> Job:
         callbacks = [c for c in callbacks if not isinstance(c, ProgressBar)] + [EpochLogLine(name)]
         progress = {"enable_progress_bar": False}
     loggers = [instantiate(c) for c in (cfg.get("logger") or {}).values() if c is not None]
+    if not loggers:  # Lightning refuses a learning-rate monitor with nothing to log to
+        callbacks = [c for c in callbacks if not isinstance(c, LearningRateMonitor)]
     trainer = instantiate(
         cfg.trainer,
         callbacks=callbacks,
@@ -145,6 +147,9 @@ def run(
         images, images_per_second = job.timer.images, job.timer.images_per_second
     record.status, record.stage, record.error = "finished", None, None
     record.test_acc, record.test_loss = tested["test/acc"], tested["test/loss"]
+    per_class = [tested.get(CLASS_ACC_METRIC.format(c)) for c in range(datamodule.num_classes)]
+    record.test_class_acc = per_class if any(v is not None for v in per_class) else None
+    record.class_names = [str(name) for name in datamodule.class_names] or None
     record.val_acc_best = _best_val_acc(model)
     record.epochs = epochs
     record.optimizer_steps = steps

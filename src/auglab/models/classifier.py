@@ -8,10 +8,11 @@ import lightning as L
 import torch
 from torch import Tensor, nn
 from torchmetrics import MaxMetric, MeanMetric
-from torchmetrics.classification import MulticlassAccuracy
+from torchmetrics.classification import MulticlassAccuracy, MulticlassStatScores
 
 from auglab.models.transfer import freeze_backbone as freeze_backbone_of
 from auglab.models.transfer import load_backbone, set_frozen_to_eval
+from auglab.record import CLASS_ACC_METRIC
 
 
 class ImageClassifier(L.LightningModule):
@@ -50,6 +51,9 @@ class ImageClassifier(L.LightningModule):
         self.train_acc = MulticlassAccuracy(n, average="micro", validate_args=False)
         self.val_acc = MulticlassAccuracy(n, average="micro", validate_args=False)
         self.test_acc = MulticlassAccuracy(n, average="micro", validate_args=False)
+        # Per-class test counts: augmentation that helps the mean can cost single classes
+        # (Balestriero et al. 2022), so each class's accuracy is logged and recorded.
+        self.test_class_stats = MulticlassStatScores(n, average=None, validate_args=False)
         self.train_loss, self.val_loss, self.test_loss = MeanMetric(), MeanMetric(), MeanMetric()
         self.val_acc_best = MaxMetric()
         self.val_acc_best.persistent(True)  # in checkpoints: a resumed run knows its best epoch
@@ -133,13 +137,21 @@ class ImageClassifier(L.LightningModule):
 
     def test_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
         """Returns the predicted classes: callbacks draw the confusion matrix from them."""
-        return self._shared_step(batch, self.test_acc, self.test_loss)[1]
+        preds = self._shared_step(batch, self.test_acc, self.test_loss)[1]
+        self.test_class_stats.update(preds, batch[1])
+        return preds
 
     def on_test_epoch_end(self) -> None:
         self.log("test/loss", self.test_loss.compute(), sync_dist=True)
         self.log("test/acc", self.test_acc.compute(), sync_dist=True)
+        # Logged, not kept on the module: trainer.test returns logged values to train.py
+        # also from spawned processes (ddp_spawn). NaN for a class with no test image.
+        stats = self.test_class_stats.compute()  # per class: tp, fp, tn, fn, support
+        per_class = stats[:, 0].float() / stats[:, 4].float()
+        self.log_dict({CLASS_ACC_METRIC.format(c): acc for c, acc in enumerate(per_class)})
         self.test_acc.reset()
         self.test_loss.reset()
+        self.test_class_stats.reset()
 
     def configure_optimizers(self):
         trainable = [p for p in self.parameters() if p.requires_grad]

@@ -1,0 +1,45 @@
+"""The job record: per-class test accuracy, written as strict JSON, filled by a real run."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from auglab.record import JobRecord, read_record, write_record
+from tests.helpers import N_TEST, make_digits, record, train
+
+
+def test_a_class_without_test_images_is_written_as_null(tmp_path):
+    per_class = [0.5, float("nan"), 1.0]
+    write_record(JobRecord(status="finished", test_class_acc=per_class), tmp_path)
+    assert record(tmp_path)["test_class_acc"] == [0.5, None, 1.0]  # parses with NaN refused
+    assert read_record(tmp_path).test_class_acc == [0.5, None, 1.0]
+
+
+def test_records_from_before_per_class_accuracy_read_as_not_recorded(tmp_path):
+    (tmp_path / "metrics.json").write_text('{"status": "finished", "test_acc": 0.9}\n')
+    old = read_record(tmp_path)
+    assert (old.test_acc, old.test_class_acc, old.class_names) == (0.9, None, None)
+
+
+def test_a_run_without_logger_drops_the_learning_rate_monitor_and_records_each_class(
+    run_env, tmp_path
+):
+    # callbacks/default.yaml has a LearningRateMonitor, which Lightning refuses without a logger.
+    out = tmp_path / "run"
+    train(
+        "data.size=200",
+        "trainer.max_epochs=1",
+        "logger=none",
+        "callbacks.pictures=null",
+        "data.eval_batch_size=500",
+        f"hydra.run.dir={out}",
+        env=run_env,
+    )
+    m = record(out)
+    assert m["class_names"] == [str(d) for d in range(10)]
+    assert len(m["test_class_acc"]) == 10
+    # Weighted by the test set's class counts, the per-class accuracies give the test accuracy.
+    counts = np.bincount(make_digits(N_TEST, seed=1)[1], minlength=10)  # conftest's test file
+    weighted = sum(n * (acc or 0.0) for n, acc in zip(counts, m["test_class_acc"], strict=True))
+    assert weighted / N_TEST == pytest.approx(m["test_acc"], abs=1e-6)
