@@ -1,4 +1,5 @@
-"""The sweep report: accuracy by size and setting over seeds, missing jobs, the CLI."""
+"""The sweep report: accuracy by size and setting over seeds with intervals, paired differences
+to off, exchange rates, per-class effects, tuning on validation, missing jobs, the CLI."""
 
 from __future__ import annotations
 
@@ -9,10 +10,20 @@ from pathlib import Path
 import pytest
 import yaml
 from PIL import Image
+from scipy import stats
 
+from auglab.errors import ConfigError
 from auglab.record import JobRecord, sweep_records, write_record
-from auglab.report import cells, expected_jobs, main, setting_label, write_report
-from tests.helpers import REPO, train, write_job
+from auglab.report import (
+    cells,
+    comparisons,
+    exchange_rates,
+    expected_jobs,
+    main,
+    setting_label,
+    write_report,
+)
+from tests.helpers import REPO, record, train, write_job
 
 
 def finished_job(sweep: Path, num: int, overrides: list[str], acc: float, **fields) -> Path:
@@ -51,17 +62,18 @@ def test_a_size_by_aug_by_seed_sweep_gives_one_line_per_setting_with_std(tmp_pat
     grid_sweep(tmp_path)
     report = write_report(tmp_path)
     assert "8 finished jobs of 8 expected" in report
-    rows = [line for line in report.splitlines() if line.startswith("| o")]
+    rows = [line for line in report.split("## Difference")[0].splitlines() if line[:3] == "| o"]
+    # 95% CI: mean ± t(1) = 12.71 standard errors (0.01 here).
     assert rows == [
-        "| off       | 100          | 0.7000 ± 0.0141 | 0.3000      | 2       |",
-        "| off       | 1000         | 0.9000 ± 0.0141 | 0.1000      | 2       |",
-        "| on        | 100          | 0.8000 ± 0.0141 | 0.2000      | 2       |",
-        "| on        | 1000         | 0.9500 ± 0.0141 | 0.0500      | 2       |",
+        "| off       | 100          | 0.7000 ± 0.0141 | [0.5729, 0.8271] | 0.3000      | 2       |",
+        "| off       | 1000         | 0.9000 ± 0.0141 | [0.7729, 1.0271] | 0.1000      | 2       |",
+        "| on        | 100          | 0.8000 ± 0.0141 | [0.6729, 0.9271] | 0.2000      | 2       |",
+        "| on        | 1000         | 0.9500 ± 0.0141 | [0.8229, 1.0771] | 0.0500      | 2       |",
     ]
     assert "Missing" not in report
     assert (tmp_path / "report.md").read_text() == report
-    with Image.open(tmp_path / "report.png") as image:
-        assert (image.format, image.size) == ("PNG", (800, 500))
+    with Image.open(tmp_path / "report.png") as image:  # accuracy and exchange-rate panels
+        assert (image.format, image.size) == ("PNG", (1500, 500))
     assert (tmp_path / "summary.csv").exists() and (tmp_path / "summary.md").exists()
 
 
@@ -156,6 +168,8 @@ def test_python_m_auglab_report_refuses_a_sweep_without_finished_job(tmp_path):
 
 
 def test_real_multirun_ends_with_the_report(run_env, tmp_path):
+    from wandb.proto.wandb_internal_pb2 import RunRecord
+
     sweep = tmp_path / "sweep"
     proc = train(
         "-m",
@@ -165,23 +179,284 @@ def test_real_multirun_ends_with_the_report(run_env, tmp_path):
         "debug=limit",  # at most 2 validation and test batches
         "trainer.max_epochs=1",
         "data.eval_batch_size=250",
-        "logger=none",
-        "callbacks=none",  # no checkpoints or pictures: 8 jobs in seconds
+        "logger=wandb",
+        "callbacks.pictures=null",
         f"hydra.sweep.dir={sweep}",
         env=run_env,
     )
     assert "8 finished jobs of 8 expected" in proc.stdout
     report = (sweep / "report.md").read_text()
-    assert [line.split("|")[1:3] for line in report.splitlines() if line.startswith("| o")] == [
-        [" off       ", " 100          "],
-        [" off       ", " 200          "],
-        [" on        ", " 100          "],
-        [" on        ", " 200          "],
+    accuracy = table_rows(report.split("## ")[0])
+    assert [row[:2] for row in accuracy] == [
+        ["off", "100"],
+        ["off", "200"],
+        ["on", "100"],
+        ["on", "200"],
     ]
-    assert all(
-        line.rstrip().endswith("| 2       |")
-        for line in report.splitlines()
-        if line.startswith("| o")
-    )
+    assert all(row[5] == "2" for row in accuracy)  # seeds
+    assert [row[:2] for row in table_rows(section(report, "Difference to off"))] == [
+        ["on", "100"],
+        ["on", "200"],
+    ]
+    assert [row[0] for row in table_rows(section(report, "Exchange rate"))] == ["100", "200"]
+    assert [row[4] for row in table_rows(section(report, "Per-class effects"))] == ["2", "2"]
+    for job in sorted(sweep.glob("[0-9]")):
+        m = record(job)  # strict JSON
+        assert m["class_names"] == [str(d) for d in range(10)]
+        assert len(m["test_class_acc"]) == 10
+        assert all(a is None or 0 <= a <= 1 for a in m["test_class_acc"])
+        (run,) = (job / "wandb").glob("offline-run-*/run-*.wandb")
+        assert b"lr-Adam" in run.read_bytes()  # the learning-rate monitor logged
+    (run,) = (sweep / "report_run" / "wandb").glob("offline-run-*/run-*.wandb")
+    assert RunRecord(job_type="report").SerializeToString() in run.read_bytes()
+    assert RunRecord(run_group=sweep.name).SerializeToString() in run.read_bytes()
     with Image.open(sweep / "report.png") as image:
-        assert image.size == (800, 500)
+        assert image.size == (1500, 500)
+
+
+# ---- exchange rate, intervals, paired differences, per-class effects, selection -------------
+
+
+def sweep_of(sweep: Path, accs: dict[tuple[str, int, int], float], **fields) -> None:
+    """One finished job per (aug, size, seed) with that test accuracy, in job order."""
+    for num, ((aug, size, seed), acc) in enumerate(accs.items()):
+        overrides = [f"data.size={size}", f"aug={aug}", f"seed={seed}"]
+        finished_job(sweep, num, overrides, acc, **fields)
+
+
+def section(report: str, title: str) -> str:
+    """The text of one ``## title`` section of report.md."""
+    return report.split(f"## {title}\n", 1)[1].split("\n## ", 1)[0]
+
+
+def table_rows(text: str) -> list[list[str]]:
+    """The body rows of the markdown table in ``text``, cells stripped."""
+    lines = [line for line in text.splitlines() if line.startswith("|")][2:]
+    return [[cell.strip() for cell in line.strip("|").split("|")] for line in lines]
+
+
+def test_exchange_rate_reads_off_curve_linearly_in_log_size(tmp_path):
+    sweep_of(
+        tmp_path,
+        {
+            ("off", 100, 0): 0.70,
+            ("off", 1000, 0): 0.90,
+            ("off", 10000, 0): 0.95,
+            ("on", 100, 0): 0.80,  # half-way from 0.70 to 0.90: sqrt(100 x 1,000) = 316
+            ("on", 1000, 0): 0.925,  # half-way from 0.90 to 0.95: 3,162
+            ("on", 10000, 0): 0.96,  # better than off at its largest size
+            ("light", 100, 0): 0.65,  # worse than off at its smallest
+            ("light", 1000, 0): 0.90,  # exactly off's accuracy at 1,000
+        },
+    )
+    rates = {(r.setting, r.train_size): r for r in exchange_rates(cells(records(tmp_path)))}
+    assert rates["on", 100].real == pytest.approx(316.2278, rel=1e-6)
+    assert rates["on", 1000].ratio == pytest.approx(3.162278, rel=1e-6)
+    assert (rates["on", 10000].bound, rates["light", 100].bound) == ("beyond", "below")
+    text = section(write_report(tmp_path), "Exchange rate")
+    assert table_rows(text) == [
+        ["100", "below 100", "≈ 320 (x3.2)"],
+        ["1,000", "≈ 1,000 (x1)", "≈ 3,200 (x3.2)"],
+        ["10,000", "", "beyond 10,000"],
+    ]
+    assert "| train_size   | light" in text  # one column per setting, off left out
+    assert "Read: at 1,000 images, light ≈ 1,000 real images (x1)." in text
+    assert "not monotone" not in text
+
+
+def test_a_dip_in_off_is_pooled_before_the_exchange_rate_is_read(tmp_path):
+    sweep_of(
+        tmp_path,
+        {
+            ("off", 100, 0): 0.70,
+            ("off", 1000, 0): 0.90,
+            ("off", 3000, 0): 0.88,  # noise: below 1,000's. Pooled: 0.89 at both sizes
+            ("off", 10000, 0): 0.95,
+            ("on", 1000, 0): 0.89,  # reached first at 1,000 on the pooled curve
+            ("on", 3000, 0): 0.92,  # half-way from 0.89 to 0.95: sqrt(3,000 x 10,000) = 5,477
+        },
+    )
+    text = section(write_report(tmp_path), "Exchange rate")
+    assert "`off` is not monotone in size" in text and "pools the sizes 1,000 and 3,000" in text
+    assert table_rows(text) == [["1,000", "≈ 1,000 (x1)"], ["3,000", "≈ 5,500 (x1.8)"]]
+
+
+def test_intervals_and_paired_differences_match_scipys_paired_t_test(tmp_path):
+    accs = {
+        **{("off", 100, s): a for s, a in enumerate([0.70, 0.72, 0.74])},
+        **{("off", 1000, s): a for s, a in enumerate([0.90, 0.92, 0.94])},
+        **{("on", 100, s): a for s, a in enumerate([0.80, 0.84, 0.84])},
+        **{("on", 1000, s): a for s, a in enumerate([0.91, 0.91, 0.96])},
+    }
+    sweep_of(tmp_path, accs)
+    report = write_report(tmp_path)
+    accuracy = table_rows(report.split("## ")[0])
+    assert accuracy[0][:4] == ["off", "100", "0.7200 ± 0.0200", "[0.6703, 0.7697]"]
+    on = [[accs["on", n, s] for s in range(3)] for n in (100, 1000)]
+    off = [[accs["off", n, s] for s in range(3)] for n in (100, 1000)]
+    expected = [
+        stats.ttest_rel(a, b).confidence_interval(0.95) for a, b in zip(on, off, strict=True)
+    ]
+    assert [(e.low, e.high) for e in expected] == [
+        pytest.approx((0.077982, 0.135351), abs=1e-6),
+        pytest.approx((-0.031279, 0.044612), abs=1e-6),
+    ]
+    assert table_rows(section(report, "Difference to off")) == [
+        ["on", "100", "+10.67 *", "[+7.80, +13.54]", "3"],  # excludes 0: marked
+        ["on", "1000", "+0.67", "[−3.13, +4.46]", "3"],
+    ]
+
+
+def test_a_single_seed_says_it_has_no_interval(tmp_path):
+    sweep_of(tmp_path, {("off", 100, 0): 0.70, ("on", 100, 0): 0.80})
+    report = write_report(tmp_path)
+    assert [row[3] for row in table_rows(report.split("## ")[0])] == ["1 seed: no interval"] * 2
+    assert table_rows(section(report, "Difference to off")) == [
+        ["on", "100", "+10.00", "1 pair: no interval", "1"]
+    ]
+
+
+def test_jobs_are_paired_by_seed_at_the_same_size_and_other_overrides(tmp_path):
+    # off ran seeds 0-2, on seeds 1-3: only seeds 1 and 2 pair. Each recipe pairs with its own off.
+    for num, (aug, seed, acc, optim) in enumerate(
+        [
+            ("off", 0, 0.10, "adam"),
+            ("off", 1, 0.50, "adam"),
+            ("off", 2, 0.60, "adam"),
+            ("on", 1, 0.60, "adam"),
+            ("on", 2, 0.62, "adam"),
+            ("on", 3, 0.99, "adam"),
+            ("off", 1, 0.30, "sgd"),
+            ("on", 1, 0.25, "sgd"),
+        ]
+    ):
+        overrides = ["data.size=100", f"aug={aug}", f"seed={seed}", f"optim={optim}"]
+        finished_job(tmp_path, num, overrides, acc)
+    compared = {c.cell.setting: c for c in comparisons(cells(records(tmp_path)))}
+    assert compared["on, optim=adam"].diffs == {1: pytest.approx(0.10), 2: pytest.approx(0.02)}
+    assert compared["on, optim=sgd"].diffs == {1: pytest.approx(-0.05)}
+    rows = table_rows(section(write_report(tmp_path), "Difference to off"))
+    assert [row[0] for row in rows] == ["on, optim=adam", "on, optim=sgd"]
+    assert [row[2] for row in rows] == ["+6.00", "−5.00"] and [row[4] for row in rows] == ["2", "1"]
+
+
+def test_per_class_effects_name_the_classes_an_augmentation_helps_and_hurts_most(tmp_path):
+    names = [str(d) for d in range(10)]
+    for num, (aug, seed) in enumerate([("off", 0), ("off", 1), ("rotate", 0), ("rotate", 1)]):
+        per_class = [0.9] * 10
+        if aug == "rotate":  # rotation confuses 6 and 9, and helps 1; class 4 absent from test
+            per_class[6] -= 0.021 + 0.001 * (1 if seed else -1)
+            per_class[9] -= 0.015
+            per_class[1] += 0.03
+            per_class[4] = None
+        overrides = ["data.size=100", f"aug={aug}", f"seed={seed}"]
+        finished_job(tmp_path, num, overrides, 0.9, test_class_acc=per_class, class_names=names)
+    text = section(write_report(tmp_path), "Per-class effects")
+    assert table_rows(text) == [["rotate", "100", "6: −2.1 pts, 9: −1.5 pts", "1: +3.0 pts", "2"]]
+
+
+@pytest.mark.parametrize(
+    ("names", "expected"),
+    [
+        (["left", "right"], ["right: −10.0 pts", "left: +20.0 pts"]),
+        (None, ["1: −10.0 pts", "0: +20.0 pts"]),  # no names recorded: class indices
+    ],
+)
+def test_per_class_effects_use_the_recorded_class_names(tmp_path, names, expected):
+    for num, (aug, per_class) in enumerate([("off", [0.5, 0.5]), ("on", [0.7, 0.4])]):
+        finished_job(
+            tmp_path, num, ["data.size=100", f"aug={aug}"], 0.5, test_class_acc=per_class,
+            class_names=None if num else names,  # names from off's record serve on's row too
+        )  # fmt: skip
+    text = section(write_report(tmp_path), "Per-class effects")
+    assert table_rows(text) == [["on", "100", *expected, "1"]]
+
+
+def test_records_from_before_per_class_accuracy_say_it_was_not_recorded(tmp_path):
+    grid_sweep(tmp_path)
+    report = write_report(tmp_path)
+    assert "Per-class test accuracy not recorded" in section(report, "Per-class effects")
+    assert "## Exchange rate" in report and "## Difference to off" in report
+
+
+def test_a_sweep_without_off_says_there_is_nothing_to_compare_with(tmp_path):
+    sweep_of(tmp_path, {("on", 100, 0): 0.8, ("light", 100, 0): 0.7})
+    report = write_report(tmp_path)
+    assert "No `off` job at any size" in section(report, "Difference to off")
+    assert "No `off` jobs: no curve" in section(report, "Exchange rate")
+    assert "No paired `off` jobs" in section(report, "Per-class effects")
+
+
+def lr_sweep(sweep: Path) -> None:
+    """aug off/on x seed 0/1 x optim.lr 1e-3/1e-2 at 100 images; (val, test) per job.
+
+    off: lr=1e-3 wins on validation in both seeds although lr=1e-2 tests higher;
+    on: seed 0 picks lr=1e-2, seed 1 lr=1e-3.
+    """
+    results = {
+        ("off", 0, "1e-3"): (0.80, 0.70),
+        ("off", 0, "1e-2"): (0.70, 0.95),
+        ("off", 1, "1e-3"): (0.81, 0.72),
+        ("off", 1, "1e-2"): (0.71, 0.96),
+        ("on", 0, "1e-3"): (0.80, 0.99),
+        ("on", 0, "1e-2"): (0.85, 0.82),
+        ("on", 1, "1e-3"): (0.86, 0.81),
+        ("on", 1, "1e-2"): (0.84, 0.99),
+    }
+    sweep_config(sweep, ["data.size=100", "aug=off,on", "seed=0,1", "optim.lr=1e-3,1e-2"])
+    for num, ((aug, seed, lr), (val, test)) in enumerate(results.items()):
+        overrides = ["data.size=100", f"aug={aug}", f"seed={seed}", f"optim.lr={lr}"]
+        finished_job(sweep, num, overrides, test, val_acc_best=val)
+
+
+def test_select_tunes_other_swept_keys_per_setting_size_and_seed_on_validation(tmp_path):
+    lr_sweep(tmp_path)
+    tuned = {c.setting: c for c in cells(records(tmp_path), select="val/acc_best")}
+    assert list(tuned) == ["off", "on"]
+    assert tuned["off"].accs == (0.70, 0.72)  # the test set never chooses
+    assert tuned["off"].chosen == ("optim.lr=1e-3", "optim.lr=1e-3")
+    assert tuned["on"].accs == (0.82, 0.81)
+    report = write_report(tmp_path, select="val/acc_best")
+    assert "Tuned: each setting at its own `optim.lr`, chosen per size and seed" in report
+    accuracy = report.split("## ")[0]
+    assert "| chosen " in accuracy
+    assert [(row[0], row[2], row[-1]) for row in table_rows(accuracy)] == [
+        ("off", "0.7100 ± 0.0141", "optim.lr=1e-3"),
+        ("on", "0.8150 ± 0.0071", "optim.lr=1e-2 ×1, optim.lr=1e-3 ×1"),
+    ]
+    # Paired by seed, each setting at its own choice: 0.82 - 0.70 and 0.81 - 0.72.
+    assert table_rows(section(report, "Difference to off"))[0][2] == "+10.50"
+    # Without selection every learning rate is a setting of its own.
+    untuned = {c.setting for c in cells(records(tmp_path))}
+    assert untuned == {
+        "off, optim.lr=1e-3",
+        "off, optim.lr=1e-2",
+        "on, optim.lr=1e-3",
+        "on, optim.lr=1e-2",
+    }
+
+
+def test_cli_select_and_the_sweeps_own_selection(tmp_path, capsys):
+    lr_sweep(tmp_path)
+    assert main([str(tmp_path), "--select", "val/acc_best"]) == 0
+    assert "optim.lr=1e-2 ×1, optim.lr=1e-3 ×1" in capsys.readouterr().out
+    # A sweep configured with hydra.callbacks.sweep_summary.select is rebuilt the same way...
+    config = yaml.safe_load((tmp_path / "multirun.yaml").read_text())
+    config["hydra"]["callbacks"] = {"sweep_summary": {"select": "val/acc_best"}}
+    (tmp_path / "multirun.yaml").write_text(yaml.safe_dump(config))
+    assert main([str(tmp_path)]) == 0
+    assert "Tuned: each setting" in capsys.readouterr().out
+    # ...unless told otherwise.
+    assert main([str(tmp_path), "--select", "none"]) == 0
+    assert "Tuned" not in capsys.readouterr().out
+
+
+def test_select_refuses_the_test_set_and_unknown_metrics(tmp_path, capsys):
+    lr_sweep(tmp_path)
+    assert main([str(tmp_path), "--select", "test/acc"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "auglab: error: select='test/acc' would choose on the test set: use val/acc_best, "
+        "so the test accuracy of each choice stays unbiased"
+    )
+    with pytest.raises(ConfigError, match="not a recorded metric"):
+        cells(records(tmp_path), select="val/f1")

@@ -1,13 +1,18 @@
-"""The end-of-sweep summary built from each job's record."""
+"""The end-of-sweep summary built from each job's record, and the callback that writes it,
+the report and the W&B report run."""
 
 from __future__ import annotations
 
 import csv
+import json
+import sys
 
-from omegaconf import OmegaConf
+import pytest
+from omegaconf import DictConfig, OmegaConf
 
+from auglab.errors import ConfigError
 from auglab.summary import write_summary
-from auglab.sweep import SweepSummary
+from auglab.sweep import REPORT_RUN_DIR, SweepSummary
 from tests.helpers import write_job
 
 fake_job = write_job
@@ -115,3 +120,89 @@ def test_a_swept_aug_is_not_repeated_as_a_record_column(tmp_path):
     fake_job(tmp_path, 1, ["aug=off"], 0.6, aug="off")
     summarise(tmp_path)
     assert list(read_rows(tmp_path)[0]).count("aug") == 1
+
+
+# ---- the W&B report run ----------------------------------------------------------------------
+
+
+def wandb_sweep_config(sweep, **wandb_logger) -> DictConfig:
+    """The part of a sweep's config the callback reads, with the jobs' W&B logger."""
+    logger = {
+        "_target_": "lightning.pytorch.loggers.WandbLogger",
+        "project": "auglab",
+        "job_type": "train",
+        "offline": True,
+        **wandb_logger,
+    }
+    return OmegaConf.create({"hydra": {"sweep": {"dir": str(sweep)}}, "logger": {"wandb": logger}})
+
+
+@pytest.fixture
+def offline_wandb(monkeypatch, tmp_path_factory):
+    home = tmp_path_factory.mktemp("wandb_home")
+    for name in ("WANDB_DIR", "WANDB_CACHE_DIR", "WANDB_CONFIG_DIR", "WANDB_DATA_DIR"):
+        monkeypatch.setenv(name, str(home / name.lower()))
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    monkeypatch.setenv("WANDB_SILENT", "true")
+
+
+def strict_json(path):
+    def refuse(constant):
+        raise AssertionError(f"{path} holds {constant}: not valid JSON")
+
+    return json.loads(path.read_text(), parse_constant=refuse)
+
+
+def test_callback_logs_the_report_as_a_wandb_run_of_its_own(tmp_path, offline_wandb):
+    from wandb.proto.wandb_internal_pb2 import RunRecord
+
+    sweep = tmp_path / "2025-01-01_12-00-00"
+    fake_job(sweep, 0, ["data.size=100", "aug=off"], 0.7)
+    fake_job(sweep, 1, ["data.size=100", "aug=on"], 0.8, test_loss=float("nan"))
+    SweepSummary().on_multirun_end(wandb_sweep_config(sweep))
+    (run,) = (sweep / REPORT_RUN_DIR / "wandb").glob("offline-run-*/run-*.wandb")
+    data = run.read_bytes()
+    assert RunRecord(job_type="report").SerializeToString() in data
+    assert RunRecord(run_group=sweep.name).SerializeToString() in data  # the jobs' group
+    files = run.parent / "files" / "media"
+    tables = {p.name.split("_")[0]: p for p in files.glob("table/*.table.json")}
+    assert {"summary", "accuracy", "difference", "exchange"} <= set(tables)
+    summary = strict_json(tables["summary"])  # NaN test loss: an empty cell, not NaN
+    assert "test_acc" in summary["columns"] and len(summary["data"]) == 2
+    assert list(files.glob("images/report_*.png"))
+
+
+def test_no_report_run_when_the_jobs_did_not_log_to_wandb(tmp_path, offline_wandb):
+    fake_job(tmp_path, 0, ["aug=on"], 0.5)
+    config = OmegaConf.create({"hydra": {"sweep": {"dir": str(tmp_path)}}, "logger": {}})
+    SweepSummary().on_multirun_end(config)
+    assert (tmp_path / "report.md").exists() and not (tmp_path / REPORT_RUN_DIR).exists()
+
+
+def test_a_missing_wandb_costs_a_warning_line_not_the_report(
+    tmp_path, offline_wandb, monkeypatch, caplog
+):
+    monkeypatch.setitem(sys.modules, "wandb", None)  # `import wandb` raises ImportError
+    fake_job(tmp_path, 0, ["aug=on"], 0.5)
+    SweepSummary().on_multirun_end(wandb_sweep_config(tmp_path))
+    (warning,) = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert warning.startswith("W&B report run not logged (") and str(tmp_path) in warning
+    assert (tmp_path / "report.md").exists()
+
+
+def test_callback_select_compares_settings_at_their_own_best_learning_rate(tmp_path, capsys):
+    for num, (aug, lr, val, test) in enumerate(
+        [("off", "1e-3", 0.8, 0.7), ("off", "1e-2", 0.6, 0.9), ("on", "1e-3", 0.9, 0.8)]
+    ):
+        fake_job(tmp_path, num, [f"aug={aug}", f"optim.lr={lr}"], test, val_acc_best=val)
+    SweepSummary(select="val/acc_best").on_multirun_end(
+        OmegaConf.create({"hydra": {"sweep": {"dir": str(tmp_path)}}})
+    )
+    report = (tmp_path / "report.md").read_text()
+    assert "| off       | 1000         | 0.7000 " in report and "optim.lr=1e-3" in report
+    assert "Tuned: each setting at its own `optim.lr`" in capsys.readouterr().out
+
+
+def test_callback_refuses_selection_on_the_test_set():
+    with pytest.raises(ConfigError, match="would choose on the test set"):
+        SweepSummary(select="test/acc")

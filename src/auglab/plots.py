@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.ticker import NullLocator, ScalarFormatter
+from matplotlib.ticker import FuncFormatter, NullFormatter, NullLocator, ScalarFormatter
 
 if TYPE_CHECKING:  # not imported at run time: `python -m auglab.report` needs no torch
     from torch import Tensor
@@ -204,20 +204,30 @@ def learning_rate_figure(points: Sequence[tuple[int, float]]) -> Figure:
 
 def sweep_report_figure(
     lines: Mapping[str, Sequence[tuple[float, float, float | None]]],
+    exchange: Mapping[str, Sequence[tuple[float, float, str | None]]] | None = None,
 ) -> Figure:
     """Test accuracy against training-set size (log x), one line per setting.
 
     ``lines`` maps a setting label to (train_size, mean, std or None) points; a
-    shaded band of ±1 std is drawn where several seeds ran.
+    shaded band of ±1 std is drawn where several seeds ran. With ``exchange``, a
+    second panel: the real un-augmented images each setting is worth at each size
+    (see ``auglab.report.exchange_rates``), from (train_size, real images, bound)
+    points, where a ``"beyond"``/``"below"`` bound draws a triangle at ``off``'s
+    largest/smallest size pointing the way the true value lies.
     """
-    fig = new_figure(8.0, 5.0)
-    ax = fig.add_subplot()
+    fig = new_figure(8.0 if exchange is None else 15.0, 5.0)
+    if exchange is None:
+        ax = fig.add_subplot()
+    else:
+        ax, rate_ax = fig.subplots(1, 2)
+    colors: dict[str, str] = {}
     for label, points in lines.items():
         points = sorted(points)
         xs = np.array([p[0] for p in points], dtype=float)
         means = np.array([p[1] for p in points], dtype=float)
         stds = np.array([np.nan if p[2] is None else p[2] for p in points], dtype=float)
         (line,) = ax.plot(xs, means, "o-", label=label)
+        colors[label] = line.get_color()
         if np.isfinite(stds).any():
             ax.errorbar(
                 xs, means, yerr=np.nan_to_num(stds), fmt="none", ecolor=line.get_color(), capsize=3
@@ -230,14 +240,65 @@ def sweep_report_figure(
                 alpha=0.15,
                 linewidth=0,
             )
-    ax.set_xscale("log")
     sizes = sorted({p[0] for points in lines.values() for p in points})
+    _size_axis(ax, sizes)
+    ax.set_ylabel("test accuracy")
+    ax.set_title("Test accuracy by training-set size (mean ± std over seeds)")
+    if ax.lines:
+        ax.legend(title="augmentation")
+    if exchange is not None:
+        _exchange_panel(rate_ax, exchange, colors, sizes)
+    return fig
+
+
+def _size_axis(ax, sizes: Sequence[float]) -> None:
+    ax.set_xscale("log")
     ax.set_xticks(sizes, [f"{int(x):,}" for x in sizes])
     ax.xaxis.set_minor_locator(NullLocator())
     ax.set_xlabel("training images (real)")
-    ax.set_ylabel("test accuracy")
-    ax.set_title("Test accuracy by training-set size (mean ± std over seeds)")
     ax.grid(alpha=0.3, which="both")
-    if ax.lines:
-        ax.legend(title="augmentation")
-    return fig
+
+
+def _exchange_panel(
+    ax,
+    exchange: Mapping[str, Sequence[tuple[float, float, str | None]]],
+    colors: Mapping[str, str],
+    sizes: Sequence[float],
+) -> None:
+    ax.set_title("Exchange rate: real un-augmented images each setting is worth")
+    if not exchange:
+        ax.text(
+            0.5,
+            0.5,
+            "No exchange rate: needs aug=off and another setting",
+            ha="center",
+            va="center",
+            transform=ax.transAxes,
+        )
+        ax.set_axis_off()
+        return
+    if sizes:
+        ax.plot(sizes, sizes, ":", color="gray", label="off (x1)")
+    for label, points in exchange.items():
+        points = sorted(points)
+        color = colors.get(label)
+        read = [(x, y) for x, y, bound in points if bound is None]
+        if read:
+            xs, ys = zip(*read, strict=True)
+            (line,) = ax.plot(xs, ys, "o-", color=color, label=label)
+            color = line.get_color()
+        for marker, kind in (("^", "beyond"), ("v", "below")):
+            bounded = [(x, y) for x, y, bound in points if bound == kind]
+            if bounded:
+                xs, ys = zip(*bounded, strict=True)
+                (line,) = ax.plot(
+                    xs, ys, marker, color=color, markersize=9, linestyle="none",
+                    label=None if read else label,
+                )  # fmt: skip
+                color = line.get_color()
+    _size_axis(ax, sizes)
+    ax.set_yscale("log")
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.0f}"))
+    ax.yaxis.set_minor_formatter(NullFormatter())
+    ax.set_ylabel("equivalent real images (▲ beyond, ▼ below off's range)")
+    ax.legend(title="augmentation")

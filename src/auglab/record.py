@@ -22,6 +22,8 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
+from auglab.errors import ConfigError
+
 RECORD_FILE = "metrics.json"
 
 Status = Literal["running", "finished", "failed", "diverged"]
@@ -105,6 +107,26 @@ CLASS_ACC_METRIC = "test/class_acc/{}"
 METRIC_FIELDS = ("test_acc", "test_loss", "val_acc_best")
 METRIC_NAMES = tuple(f.replace("_", "/", 1) for f in METRIC_FIELDS)
 _FIELDS = {f.name for f in fields(JobRecord)}
+
+
+def selection_metric(metric: str | None) -> str | None:
+    """The recorded validation metric to tune on (``val/acc_best``); None for no tuning.
+
+    A test metric is refused: choosing a learning rate on the test set makes the
+    test accuracy of the choice an optimistic estimate (Brigato et al. 2022 tune
+    every baseline on validation data for this reason).
+    """
+    if metric is None or str(metric).lower() in ("", "none", "null"):
+        return None
+    name = str(metric) if "/" in str(metric) else str(metric).replace("_", "/", 1)
+    if name not in METRIC_NAMES:
+        raise ConfigError(f"select={metric!r} is not a recorded metric: use val/acc_best (or none)")
+    if not name.startswith("val/"):
+        raise ConfigError(
+            f"select={metric!r} would choose on the test set: use val/acc_best, "
+            "so the test accuracy of each choice stays unbiased"
+        )
+    return name
 
 
 def write_record(record: JobRecord, job_dir: Path) -> Path:
