@@ -10,6 +10,12 @@ default; ``--data-dir`` reads real MNIST (E1's 10,000-image slice) instead.
 
 Last line: ``aug-on/aug-off epoch-time ratio: X.XX`` for the default (batched) path, the
 median over rounds of paired epoch-time ratios (target <= 1.15).
+
+``--presets all`` (or a list, ``--presets on,mixup,[on,erasing]``) first prints one line
+per preset: the images/s ``ArrayDataset`` serves augmented batches at, and how it runs
+them; ``--rounds 0`` then skips the epoch comparison:
+
+    python bench/augment.py --presets all --rounds 0
 """
 
 from __future__ import annotations
@@ -58,6 +64,17 @@ def preset(name: str):
         return compose("train", overrides=[f"aug={name}"]).aug
 
 
+#: What ``--presets all`` times besides every conf/aug/*.yaml: combinations of presets.
+COMBINATIONS = ("[on,erasing]", "[on,mixup]", "[on,randaugment]")
+
+
+def preset_names(spec: str) -> list[str]:
+    if spec != "all":
+        return [name.strip() for name in spec.split(",") if name.strip()]
+    stems = sorted(p.stem for p in (repo_root() / "conf" / "aug").glob("*.yaml"))
+    return [*stems, *COMBINATIONS]
+
+
 def images_per_second(ds: ArrayDataset, batch: int = 64) -> float:
     order = torch.randperm(len(ds)).tolist()
     start = time.perf_counter()
@@ -81,9 +98,10 @@ class Loop:
     def epoch(self) -> float:
         self.dm.train_set = self.train_set
         start = time.perf_counter()
-        for x, y in self.dm.train_dataloader():
+        for x, y, *mixed in self.dm.train_dataloader():
             self.opt.zero_grad(set_to_none=True)
-            loss = self.loss_fn(self.net(x.contiguous(memory_format=torch.channels_last)), y)
+            target = mixed[0] @ nn.functional.one_hot(y, 10).float() if mixed else y
+            loss = self.loss_fn(self.net(x.contiguous(memory_format=torch.channels_last)), target)
             loss.backward()
             self.opt.step()
         return time.perf_counter() - start
@@ -92,9 +110,13 @@ class Loop:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", default="on", help="conf/aug/<preset>.yaml")
+    parser.add_argument(
+        "--presets", default=None, help="'all' or comma-separated presets: images/s of each"
+    )
     parser.add_argument("--data-dir", default=None, help="folder holding MNIST/raw/")
     parser.add_argument("--images", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=6, help="timed epochs of each variant")
+    parser.add_argument("--passes", type=int, default=5, help="timed passes of each --presets")
     parser.add_argument("--workers", type=int, default=0, help="DataLoader workers")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (cores)")
     args = parser.parse_args()
@@ -110,6 +132,22 @@ def main() -> None:
         source = "generated 32x32x1 digits"
     dm.setup("fit")
     images, labels = dm.train_set.images, dm.train_set.labels.numpy()
+    if args.presets:
+        names = preset_names(args.presets)
+        print(
+            f"torch {torch.__version__}, {torch.get_num_threads()} threads, {len(images)} "
+            f"{source}, batch 64: ArrayDataset.__getitems__, median of {args.passes} passes"
+        )
+        sets = {n: ArrayDataset(images, labels, build_augmentation(preset(n))) for n in names}
+        rates: dict[str, list[float]] = {name: [] for name in names}
+        for r in range(args.passes):  # one pass of each per round, rotating: noise hits all alike
+            for name in names[r % len(names) :] + names[: r % len(names)]:
+                rates[name].append(images_per_second(sets[name]))
+        for name in names:
+            how = sets[name].stages.description or "no augmentation"
+            print(f"aug={name:<18s} {statistics.median(rates[name]):9,.0f} img/s  {how}")
+        if args.rounds == 0:
+            return
     pipeline = build_augmentation(preset(args.preset))
     variants = {
         "off": ArrayDataset(images, labels),

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 import albumentations as A
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 
+from auglab.aug.mix import BatchMix
 from auglab.aug.strength import check_strength, scale_transform
 from auglab.errors import ConfigError
 
@@ -16,33 +17,38 @@ from auglab.errors import ConfigError
 def build_augmentation(preset: Mapping | None) -> A.Compose | None:
     """An ``A.Compose`` of the preset's ``transforms`` scaled by its ``strength``, or ``None``.
 
-    ``None`` means no augmentation: an empty list or ``strength: 0``. The yaml stays
-    the single source of truth; ``ArrayDataset`` runs the returned pipeline as one
-    batched warp when it can, per image through albumentations otherwise. Only
-    training batches are augmented: the datamodule hands this to its training set alone.
+    ``None`` means no augmentation: no transforms or ``strength: 0``. ``transforms`` is
+    a list, or (as in ``conf/aug/``) lists keyed by preset name, which is what lets
+    ``aug=[on,erasing]`` merge two presets: their lists run in that order, under one
+    strength. Steps that mix whole batches (MixUp, CutMix) go last wherever they are
+    listed. The yaml stays the single source of truth; ``ArrayDataset`` runs the
+    affine steps as one batched warp, the others per image. Only training batches are
+    augmented: the datamodule hands this to its training set alone.
     """
     preset = preset or {}
     strength = check_strength(preset.get("strength", 1.0))
-    transforms: Sequence = preset.get("transforms") or []
-    if not transforms and strength not in (0.0, 1.0):
+    specs = list(_specs(preset.get("transforms")))
+    if not specs and strength not in (0.0, 1.0):
         # Otherwise `-m aug.strength=0,0.5,1` on the default aug=off trains the same
         # unaugmented model under four labels.
         raise ConfigError(
             f"aug.strength={strength:g} has nothing to scale: aug={preset.get('name')} has no "
             f"transforms; pick a preset, e.g. aug=on aug.strength={strength:g}"
         )
-    if not transforms or strength == 0.0:
+    if not specs or strength == 0.0:
         return None
     ops = []
-    for i, spec in enumerate(transforms):
-        where = f"aug.transforms[{i}] ({spec.get('_target_', '?')})"
+    for where, spec in specs:
+        where = f"{where} ({spec.get('_target_', '?')})"
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 op = instantiate(spec, _convert_="all")
         except InstantiationException as err:
-            detail = " ".join(str(err.__cause__ or err).split())
-            raise ConfigError(f"{where} is invalid: {detail}") from None
+            cause = err.__cause__ or err
+            if isinstance(cause, ConfigError):
+                raise ConfigError(f"{where}: {cause}") from None
+            raise ConfigError(f"{where} is invalid: {' '.join(str(cause).split())}") from None
         # albumentations only warns about unknown arguments; a typo in a preset
         # would silently train without the intended augmentation.
         for w in caught:
@@ -50,4 +56,28 @@ def build_augmentation(preset: Mapping | None) -> A.Compose | None:
                 raise ConfigError(f"{where}: {w.message}; check the spelling in conf/aug/")
         scale_transform(op, strength, where)
         ops.append(op)
+    # Mixing needs the whole batch, so it comes after every per-image step.
+    ops.sort(key=lambda op: isinstance(op, BatchMix))
     return A.Compose(ops)
+
+
+def preset_name(preset: Mapping | None) -> str:
+    """What to call the augmentation in records and reports: ``aug.name``, or for presets
+    merged by ``aug=[on,erasing]`` their names joined, ``on+erasing`` (Hydra keeps only the
+    last ``name`` of a list of configs)."""
+    preset = preset or {}
+    transforms = preset.get("transforms")
+    if isinstance(transforms, Mapping) and len(transforms) > 1:
+        return "+".join(str(k) for k in transforms)
+    return str(preset.get("name") or "off")
+
+
+def _specs(transforms: Sequence | Mapping | None) -> Iterator[tuple[str, Mapping]]:
+    """(where, spec) of every transform: ``aug.transforms[i]`` or ``aug.transforms.<preset>[i]``."""
+    if isinstance(transforms, Mapping):
+        for part, specs in transforms.items():
+            for i, spec in enumerate(specs or []):
+                yield f"aug.transforms.{part}[{i}]", spec
+    else:
+        for i, spec in enumerate(transforms or []):
+            yield f"aug.transforms[{i}]", spec

@@ -1,9 +1,12 @@
 """One ``aug.strength`` scalar scales a whole preset, so a sweep is one override.
 
 Ranges scale linearly about the identity: rotation, shear and shift about 0,
-zoom about 1 (``[1-z, 1+z] -> [1-s*z, 1+s*z]``). Transforms without ranges
-(flips, 90-degree turns) scale their probability instead, never above the
-preset's value. Strength 0 is no augmentation; 1 is the preset as written.
+zoom about 1 (``[1-z, 1+z] -> [1-s*z, 1+s*z]``), elastic distortion's ``alpha``
+(its displacement) about 0. Transforms without ranges (flips, 90-degree turns)
+scale their probability instead, never above the preset's value. auglab's own
+steps (``auglab.aug.policies``, ``auglab.aug.mix``) scale themselves
+(``scale_strength``) and refuse a strength they cannot honour. Strength 0 is no
+augmentation; 1 is the preset as written.
 """
 
 from __future__ import annotations
@@ -49,11 +52,18 @@ def scale_transform(transform: A.BasicTransform, strength: float, where: str) ->
         _scale_affine(transform, strength)
     elif type(transform) in PROBABILITY_ONLY:
         transform.p = min(strength * transform.p, transform.p)
+    elif type(transform) is A.ElasticTransform:
+        transform.alpha = strength * transform.alpha
+    elif callable(getattr(transform, "scale_strength", None)):
+        transform.scale_strength(strength, where)
     else:
-        known = ", ".join(t.__name__ for t in (*AFFINE_FAMILY, *PROBABILITY_ONLY))
+        known = ", ".join(
+            t.__name__ for t in (*AFFINE_FAMILY, *PROBABILITY_ONLY, A.ElasticTransform)
+        )
         raise ConfigError(
             f"{where}: aug.strength={strength:g} cannot scale {type(transform).__name__} "
-            f"(it scales {known}); use aug.strength=1 or set its ranges in conf/aug/ by hand"
+            f"(it scales {known} and auglab.aug's steps); use aug.strength=1 or set its ranges "
+            "in conf/aug/ by hand"
         )
 
 

@@ -164,7 +164,8 @@ class RunPictures(L.Callback):
 
     def _augmented_samples(self, trainer: L.Trainer) -> None:
         train_set = getattr(trainer.datamodule, "train_set", None)
-        if getattr(train_set, "transform", None) is None or not hasattr(train_set, "__getitems__"):
+        views = getattr(train_set, "augmented_views", None)  # as training sees them, mixing too
+        if getattr(train_set, "transform", None) is None or views is None:
             return  # not augmented: nothing to show
         names = _class_names(trainer)
         chosen = _one_per_class(train_set.labels, self.augmented_images)
@@ -172,7 +173,7 @@ class RunPictures(L.Callback):
         # stream (shuffling, augmentation) exactly as it would be without this picture.
         state = torch.random.get_rng_state()
         try:
-            draws = [train_set.__getitems__([i] * self.augmented_draws)[0] for i in chosen]
+            draws = [views(i, self.augmented_draws) for i in chosen]
         finally:
             torch.random.set_rng_state(state)
         originals = [train_set.images[i] for i in chosen]

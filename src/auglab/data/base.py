@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, RandomSampler
 
+from auglab.aug.mix import mixes_batches
 from auglab.data.dataset import ArrayDataset, collate_prebatched
 from auglab.data.subset import check_size, check_subset_mode, select_subset
 from auglab.data.synthetic import expand
@@ -78,6 +79,11 @@ class ImageDataModule(L.LightningDataModule):
             raise ConfigError(
                 "data.synthetic_size needs an augmentation to draw the images with: "
                 "add aug=on (or another preset), or set data.synthetic_size=null"
+            )
+        if self.synthetic_size is not None and mixes_batches(augment):
+            raise ConfigError(
+                "data.synthetic_size saves images with their own labels, but MixUp/CutMix "
+                "mix labels too: drop mixup/cutmix from aug, or set data.synthetic_size=null"
             )
         self.synthetic_dir = None if synthetic_dir is None else Path(synthetic_dir)
         self.samples_per_epoch = _optional_count("data.samples_per_epoch", samples_per_epoch)

@@ -98,10 +98,13 @@ class ImageClassifier(L.LightningModule):
     def on_train_epoch_start(self) -> None:
         self._train_outputs: list[tuple[Tensor, Tensor, Tensor]] = []
 
-    def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
-        x, y = batch
+    def training_step(self, batch: tuple[Tensor, ...], batch_idx: int) -> Tensor:
+        x, y, *mixed = batch
         logits = self(x)
-        loss = self.criterion(logits, y)
+        # MixUp/CutMix batches carry weights[i, j], the share of image j in input i
+        # (auglab.aug.mix): the loss target is that mix of one-hot labels; accuracy stays on y.
+        target = mixed[0] @ nn.functional.one_hot(y, logits.shape[1]).to(mixed[0]) if mixed else y
+        loss = self.criterion(logits, target)
         # Training metrics are updated once per epoch from these: a torchmetrics update
         # per step costs ~0.1 ms, a few per cent of LeNet-5's step on a 2-core CPU.
         self._train_outputs.append((loss.detach(), logits.detach().argmax(dim=1), y))
