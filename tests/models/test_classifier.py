@@ -34,3 +34,14 @@ def test_train_accuracy_counts_every_image_of_the_epoch(tmp_path):
     assert torch.isclose(trainer.callback_metrics["train/acc"], expected)
     assert torch.isclose(trainer.callback_metrics["val/acc"], expected)
     assert torch.isclose(trainer.callback_metrics["val/acc_best"], expected)
+
+
+def test_a_compiled_network_keeps_its_state_dict_keys_and_outputs():
+    torch.manual_seed(0)
+    plain = ImageClassifier(LeNet5(), partial(torch.optim.Adam))
+    compiled = ImageClassifier(LeNet5(), partial(torch.optim.Adam), compile={"backend": "eager"})
+    assert list(compiled.state_dict()) == list(plain.state_dict())  # checkpoints interchange
+    compiled.load_state_dict(plain.state_dict())
+    x = torch.rand(4, 1, 32, 32)
+    with torch.no_grad():
+        assert torch.allclose(compiled(x), plain(x))

@@ -157,8 +157,11 @@ class BatchedAugment:
         moved = np.abs(matrices - np.eye(3)).max(axis=(1, 2)) > 1e-9
         if not moved.any():
             return x
-        theta = torch.from_numpy(_normalised_inverse(matrices, height, width)).to(x.dtype)
-        grid = torch.matmul(_base_grid(height, width), theta.transpose(1, 2))
+        # Draws and matrices come from the CPU generator whatever the device, so a batch
+        # built on a GPU is warped exactly as the same batch on the CPU.
+        theta = torch.from_numpy(_normalised_inverse(matrices, height, width))
+        theta = theta.to(device=x.device, dtype=x.dtype)
+        grid = torch.matmul(_base_grid(height, width, x.device), theta.transpose(1, 2))
         out = F.grid_sample(
             x,
             grid.view(n, height, width, 2),
@@ -167,7 +170,7 @@ class BatchedAugment:
             align_corners=False,
         )
         if not moved.all():  # cheaper than gathering the moved ones: few stay put
-            keep = torch.from_numpy(np.flatnonzero(~moved))
+            keep = torch.from_numpy(np.flatnonzero(~moved)).to(x.device)
             out[keep] = x[keep]
         return out
 
@@ -255,9 +258,10 @@ def _normalised_inverse(matrices: np.ndarray, height: int, width: int) -> np.nda
 
 
 @functools.lru_cache(maxsize=8)
-def _base_grid(height: int, width: int) -> torch.Tensor:
-    """(H*W, 3) normalised pixel centres (u, v, 1): ``affine_grid``'s grid, built once."""
+def _base_grid(height: int, width: int, device: torch.device | None = None) -> torch.Tensor:
+    """(H*W, 3) normalised pixel centres (u, v, 1): ``affine_grid``'s grid, built once per device."""
     u = (2 * torch.arange(width, dtype=torch.float32) + 1) / width - 1
     v = (2 * torch.arange(height, dtype=torch.float32) + 1) / height - 1
     uu, vv = torch.meshgrid(u, v, indexing="xy")
-    return torch.stack([uu, vv, torch.ones_like(uu)], dim=-1).reshape(height * width, 3)
+    grid = torch.stack([uu, vv, torch.ones_like(uu)], dim=-1).reshape(height * width, 3)
+    return grid.to(device)

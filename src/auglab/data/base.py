@@ -21,6 +21,7 @@ from torch.utils.data import DataLoader, RandomSampler
 
 from auglab.aug.mix import mixes_batches
 from auglab.data.dataset import ArrayDataset, collate_prebatched
+from auglab.data.device import DeviceBatches, to_device
 from auglab.data.subset import check_size, check_subset_mode, select_subset
 from auglab.data.synthetic import expand
 from auglab.errors import ConfigError, one_line
@@ -55,6 +56,7 @@ class ImageDataModule(L.LightningDataModule):
         synthetic_size: int | None = None,
         synthetic_dir: str | Path | None = None,
         samples_per_epoch: int | None = None,
+        device_batches: bool | str = "auto",
     ) -> None:
         super().__init__()
         self.data_dir = Path(data_dir)
@@ -87,6 +89,13 @@ class ImageDataModule(L.LightningDataModule):
             )
         self.synthetic_dir = None if synthetic_dir is None else Path(synthetic_dir)
         self.samples_per_epoch = _optional_count("data.samples_per_epoch", samples_per_epoch)
+        if device_batches not in (True, False, "auto"):
+            raise ConfigError(
+                f"data.device_batches={device_batches!r} must be auto, true or false "
+                "(auto: build batches on the GPU when training on one)"
+            )
+        self.device_batches = device_batches
+        self._on_device: dict[str, tuple[torch.device, torch.Tensor, torch.Tensor]] = {}
         #: Real images the training set comes from (before any synthetic expansion).
         self.train_size: int | None = None
         #: Draws the order of training samples (and the loader's worker seeds) apart from
@@ -165,6 +174,12 @@ class ImageDataModule(L.LightningDataModule):
                 self.val_set = self.test_set
             else:
                 self.val_set = ArrayDataset(images[val], labels[val])
+            if self.device_batches is True and self.train_set.augments_per_image:
+                raise ConfigError(
+                    "data.device_batches=true needs an augmentation that runs as one batched "
+                    f"warp, but {_aug_names(self.train_set)} runs per image on the host: use "
+                    "data.device_batches=auto"
+                )
         if self.test_set is None and stage in (None, "test", "predict"):
             images, labels = self.read_split("test")
             self.test_set = ArrayDataset(self._pad(images), labels)
@@ -175,7 +190,17 @@ class ImageDataModule(L.LightningDataModule):
     def load_state_dict(self, state_dict: dict[str, torch.Tensor]) -> None:
         self.order_generator.set_state(state_dict["order_generator"])
 
-    def train_dataloader(self) -> DataLoader:
+    def train_dataloader(self) -> DataLoader | DeviceBatches:
+        if self._batches_on_device():
+            images, labels = self._device_split("train", self.train_set)
+            return DeviceBatches(
+                images,
+                labels,
+                self.batch_size,
+                generator=self.order_generator,
+                num_samples=self.samples_per_epoch,
+                augment=self.train_set.batched_augment,
+            )
         sampler = None
         if self.samples_per_epoch is not None and self.train_set is not None:
             # A fixed number of draws per epoch, so every data.size takes the same optimiser
@@ -188,11 +213,40 @@ class ImageDataModule(L.LightningDataModule):
             )
         return self._loader(self.train_set, self.batch_size, train=True, sampler=sampler)
 
-    def val_dataloader(self) -> DataLoader:
+    def val_dataloader(self) -> DataLoader | DeviceBatches:
+        if self._batches_on_device():
+            return DeviceBatches(*self._device_split("val", self.val_set), self.eval_batch_size)
         return self._loader(self.val_set, self.eval_batch_size, train=False)
 
-    def test_dataloader(self) -> DataLoader:
+    def test_dataloader(self) -> DataLoader | DeviceBatches:
+        if self._batches_on_device():
+            return DeviceBatches(*self._device_split("test", self.test_set), self.eval_batch_size)
         return self._loader(self.test_set, self.eval_batch_size, train=False)
+
+    def _batches_on_device(self) -> bool:
+        """``device_batches``: true, false, or auto (on when one GPU trains and the
+        augmentation, if any, is a batched warp that can run there too)."""
+        if self.device_batches is not True and self.device_batches is not False:
+            trainer = self.trainer
+            return (
+                trainer is not None
+                and trainer.strategy.root_device.type != "cpu"
+                and trainer.world_size == 1
+                and self.train_set is not None
+                and not self.train_set.augments_per_image
+            )
+        return self.device_batches
+
+    def _device_split(self, split: str, dataset: ArrayDataset | None) -> tuple[torch.Tensor, torch.Tensor]:
+        """``dataset`` as uint8 (N, C, H, W) and labels on the training device, copied once."""
+        if dataset is None:
+            raise RuntimeError("call setup() before asking for a dataloader")
+        device = self.trainer.strategy.root_device if self.trainer else torch.device("cpu")
+        cached = self._on_device.get(split)
+        if cached is None or cached[0] != device:
+            cached = (device, *to_device(dataset.images, dataset.labels, device))
+            self._on_device[split] = cached
+        return cached[1], cached[2]
 
     def _loader(
         self,
@@ -229,6 +283,10 @@ class ImageDataModule(L.LightningDataModule):
         top, left = (self.pad_to - h) // 2, (self.pad_to - w) // 2
         pads = ((0, 0), (top, self.pad_to - h - top), (left, self.pad_to - w - left), (0, 0))
         return np.pad(images, pads)
+
+
+def _aug_names(dataset: ArrayDataset) -> str:
+    return "+".join(type(t).__name__ for t in dataset.transform.transforms)
 
 
 def download_failed(err: BaseException) -> str:

@@ -81,6 +81,15 @@ class ArrayDataset(Dataset):
         """How ``transform`` runs: batched warps, per-image runs, batch mixers, and why."""
         return self._stages
 
+    @property
+    def batched_augment(self) -> BatchedAugment | None:
+        """The batched warp that stands in for ``transform``; None without one (or none needed)."""
+        return self._fast
+
+    @property
+    def augments_per_image(self) -> bool:
+        return self._transform is not None and self._fast is None
+
     def __len__(self) -> int:
         return len(self.images)
 
