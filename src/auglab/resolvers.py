@@ -64,11 +64,9 @@ def wandb_run_id() -> str | None:
 def default_parallel_jobs() -> int:
     """Default width of a parallel sweep: one job per core on a CPU machine (each then trains
     on one thread); one at a time where a GPU is (jobs would share it, not split it)."""
-    import torch
+    from auglab.runtime import available_cores, gpu_visible
 
-    from auglab.runtime import available_cores
-
-    return 1 if torch.cuda.is_available() else available_cores()
+    return 1 if gpu_visible() else available_cores()
 
 
 def required(key: str, example: str) -> None:

@@ -1,11 +1,14 @@
-"""Process-wide settings that keep small-model training fast."""
+"""Process-wide settings that keep small-model training fast.
+
+torch is imported inside the functions that use it: a sweep's parent process (the
+sweeper and launcher) imports this module and never needs torch's 1 s of start-up.
+"""
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
-
-import torch
 
 from auglab.errors import ConfigError
 
@@ -18,8 +21,21 @@ def skip_cuda_probe_without_gpu() -> None:
     step on 2 cores (bench/overhead.py). An empty ``CUDA_VISIBLE_DEVICES``
     answers that probe at once; with no GPU present it changes nothing else.
     """
+    import torch
+
     if "CUDA_VISIBLE_DEVICES" not in os.environ and not torch.cuda.is_available():
         os.environ["CUDA_VISIBLE_DEVICES"] = ""
+
+
+def gpu_visible() -> bool:
+    """Whether this process can see a CUDA GPU, answered without importing torch."""
+    import sys
+
+    if "torch" in sys.modules:
+        return sys.modules["torch"].cuda.is_available()
+    if os.environ.get("CUDA_VISIBLE_DEVICES") in ("", "-1"):
+        return False
+    return any(Path("/dev").glob("nvidia[0-9]*"))
 
 
 def available_cores() -> int:
@@ -56,6 +72,8 @@ def parallel_jobs(hydra_cfg: Any | None) -> int:
 def set_threads(threads: int | None, hydra_cfg: Any | None = None) -> int:
     """torch's intra-op threads for this job: ``threads``, or the cores shared out among the
     jobs running beside it, so a parallel sweep never oversubscribes the machine."""
+    import torch
+
     if threads is None:
         threads = max(1, available_cores() // parallel_jobs(hydra_cfg))
     if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
@@ -70,6 +88,8 @@ def prepare_spawn(trainer: Any, hydra_cfg: Any | None) -> None:
     rebuild them here ("unable to resize file"); named files in shared memory work.
     Inside a joblib worker the spawned processes cannot start at all (they look for
     loky's start method): refused before training, with the two ways out."""
+    import torch
+
     if not spawned(trainer):
         return
     if "joblib" in sweep_launcher(hydra_cfg):
