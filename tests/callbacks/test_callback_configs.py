@@ -31,6 +31,7 @@ def test_early_stopping_keeps_checkpoints_and_pictures(tmp_path):
         "last_checkpoint",
         "progress_bar",
         "pictures",
+        "learning_rate",
         "early_stopping",
     ]
     stop = found["early_stopping"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import os
 import shutil
 import zlib
 from pathlib import Path
@@ -106,16 +107,18 @@ class MNISTDataModule(ImageDataModule):
             if archive.exists() and not (self.raw_dir / name).exists():
                 target = self.raw_dir / name
                 try:
-                    with gzip.open(archive) as src, open(str(target) + ".part", "wb") as dst:
+                    # A name of this process's own: parallel jobs may unpack the same file.
+                    part = Path(f"{target}.part{os.getpid()}")
+                    with gzip.open(archive) as src, open(part, "wb") as dst:
                         shutil.copyfileobj(src, dst)
-                    Path(str(target) + ".part").replace(target)  # never half an unpacked file
+                    part.replace(target)  # never half an unpacked file
                 except PermissionError as err:
                     raise ConfigError(
                         f"cannot unpack {archive} ({err.strerror}): copy the MNIST folder somewhere writable "
                         "and set AUGLAB_DATA_DIR to it"
                     ) from None
                 except (OSError, EOFError, zlib.error) as err:
-                    Path(str(target) + ".part").unlink(missing_ok=True)
+                    part.unlink(missing_ok=True)
                     raise ConfigError(
                         f"{archive} is damaged ({one_line(err)}): replace it with an intact copy, "
                         "or delete it and run with data.download=true"
