@@ -3,7 +3,7 @@
 Thin on purpose; the task lives in ``auglab.train`` (also ``python -m auglab.train``).
 """
 
-from auglab.train import main
+from auglab.train import cli
 
 if __name__ == "__main__":
-    main()
+    cli()
