@@ -20,6 +20,7 @@ import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from lightning.pytorch.callbacks import LearningRateMonitor, ProgressBar
+from lightning.pytorch.loggers import WandbLogger
 from omegaconf import DictConfig, OmegaConf
 
 from auglab.aug import build_augmentation, preset_name
@@ -151,6 +152,9 @@ def run(
     record.tested_checkpoint = relative(tested_ckpt, output_dir) or "final weights"
     record.best_checkpoint = relative(best, output_dir)
     record.last_checkpoint = relative(last, output_dir)
+    for logger in trainer.loggers:
+        if isinstance(logger, WandbLogger) and trainer.is_global_zero:
+            logger.experiment.finish()  # complete on disk when the job is, not at process exit
 
 
 def _check_config(cfg: DictConfig) -> None:

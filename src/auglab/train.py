@@ -87,7 +87,7 @@ def main(cfg: DictConfig) -> float:
             write_record(record, output_dir)
         with isolated_job():
             run(cfg, job, output_dir, record, start)
-        _exit.allowed = not multirun and job.trainer.world_size == 1
+        _exit.allowed = multirun or job.trainer.world_size == 1
     except Exception as err:
         if not writer:
             raise
@@ -103,7 +103,7 @@ def main(cfg: DictConfig) -> float:
 class _QuickExit:
     """Whether the process may end without Python's own teardown (see ``cli``)."""
 
-    allowed: bool = False
+    allowed: bool = True
 
 
 _exit = _QuickExit()
@@ -112,22 +112,37 @@ _exit = _QuickExit()
 def cli() -> None:
     """``python train.py`` and ``auglab-train``: the Hydra task, then a quick exit.
 
-    With torch and Lightning loaded, Python's own teardown at exit takes about 1 s
-    (``bench/startup.py``), 10% of a short run. After a single-process run whose files
-    are all written, the W&B run is finished and every log flushed here, and the
-    process ends at once. Sweeps and DDP runs end the usual way.
+    With torch and Lightning loaded, Python's own teardown takes about 1.3 s
+    (``bench/startup.py``). Once the task has returned (or exited with a status), its
+    files are written: the W&B run is finished here, every log is flushed, and the
+    process ends at once. Two cases end the usual way: a multi-process DDP run, so its
+    other processes are never cut short, and a sweep whose joblib workers are still
+    alive, which Python's exit shuts down cleanly (they hold the output streams).
     """
-    main()
-    if _exit.allowed:
-        wandb = sys.modules.get("wandb")
-        if wandb is not None:
-            if wandb.run is not None:
-                wandb.finish()
-            wandb.teardown()  # waits for the W&B service to write the offline run
-        logging.shutdown()
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(0)
+    try:
+        main()
+        status: int | str | None = 0
+    except SystemExit as stop:
+        status = stop.code
+    if not _exit.allowed or _joblib_workers_alive():
+        sys.exit(status)
+    wandb = sys.modules.get("wandb")
+    if wandb is not None:
+        if wandb.run is not None:
+            wandb.finish()
+        wandb.teardown()  # waits for the W&B service to write the offline runs
+    if isinstance(status, str):  # what sys.exit("message") prints
+        print(status, file=sys.stderr)
+        status = 1
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status or 0)
+
+
+def _joblib_workers_alive() -> bool:
+    executors = sys.modules.get("joblib.externals.loky.reusable_executor")
+    return getattr(executors, "_executor", None) is not None
 
 
 def _failed(
