@@ -20,7 +20,9 @@ import torch
 from auglab.models.nets import LeNet5
 
 
-def pass_seconds(net: torch.nn.Module, images: torch.Tensor, batch: int, channels_last: bool) -> float:
+def pass_seconds(
+    net: torch.nn.Module, images: torch.Tensor, batch: int, channels_last: bool
+) -> float:
     fmt = torch.channels_last if channels_last else torch.contiguous_format
     started = time.perf_counter()
     with torch.inference_mode():
@@ -44,7 +46,9 @@ def main() -> None:
             net = LeNet5().eval().to(memory_format=fmt)
             for batch in args.batches:
                 pass_seconds(net, images, batch, channels_last)  # oneDNN builds its kernels
-                best = min(pass_seconds(net, images, batch, channels_last) for _ in range(args.repeats))
+                best = min(
+                    pass_seconds(net, images, batch, channels_last) for _ in range(args.repeats)
+                )
                 layout = "channels_last" if channels_last else "NCHW"
                 print(
                     f"threads {threads} {layout:13s} batch {batch:5d}: {best * 1000:6.1f} ms "

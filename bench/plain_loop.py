@@ -26,7 +26,11 @@ SLICES = {100: (0, 100), 1000: (550, 1550), 10000: (6550, 16550)}
 
 def read_idx(raw: Path, name: str) -> np.ndarray:
     path = raw / name
-    data = path.read_bytes() if path.exists() else gzip.open(f"{path}.gz").read()
+    if path.exists():
+        data = path.read_bytes()
+    else:
+        with gzip.open(f"{path}.gz") as f:
+            data = f.read()
     ndim = data[3]
     shape = [int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
     return np.frombuffer(data, np.uint8, offset=4 + 4 * ndim).reshape(shape)
@@ -50,7 +54,8 @@ def lenet5() -> nn.Module:
 def accuracy(net: nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int = 256) -> float:
     net.eval()
     correct = sum(
-        (net(x[i : i + batch]).argmax(1) == y[i : i + batch]).sum().item() for i in range(0, len(y), batch)
+        (net(x[i : i + batch]).argmax(1) == y[i : i + batch]).sum().item()
+        for i in range(0, len(y), batch)
     )
     net.train()
     return correct / len(y)
@@ -64,7 +69,10 @@ def main() -> None:
     parser.add_argument("--data-dir", default=os.environ.get("AUGLAB_DATA_DIR", "data"))
     args = parser.parse_args()
     raw = Path(args.data_dir) / "MNIST" / "raw"
-    images, labels = read_idx(raw, "train-images-idx3-ubyte"), read_idx(raw, "train-labels-idx1-ubyte")
+    images, labels = (
+        read_idx(raw, "train-images-idx3-ubyte"),
+        read_idx(raw, "train-labels-idx1-ubyte"),
+    )
     lo, hi = SLICES[args.size]
     x, y = as_batch(images[lo:hi]), torch.from_numpy(labels[lo:hi].astype(np.int64))
     x_val, y_val = as_batch(images[55_000:]), torch.from_numpy(labels[55_000:].astype(np.int64))
@@ -72,13 +80,16 @@ def main() -> None:
     net = lenet5().to(memory_format=torch.channels_last)
     optimizer = torch.optim.Adam(net.parameters(), lr=1e-3, eps=1e-7, foreach=True)
     loss_fn = nn.CrossEntropyLoss()
-    for epoch in range(args.epochs):
+    for _ in range(args.epochs):
         for idx in torch.randperm(len(y)).split(64):
             optimizer.zero_grad()
             loss_fn(net(x[idx]), y[idx]).backward()
             optimizer.step()
         val = accuracy(net, x_val, y_val)
-    test_x, test_y = read_idx(raw, "t10k-images-idx3-ubyte"), read_idx(raw, "t10k-labels-idx1-ubyte")
+    test_x, test_y = (
+        read_idx(raw, "t10k-images-idx3-ubyte"),
+        read_idx(raw, "t10k-labels-idx1-ubyte"),
+    )
     test = accuracy(net, as_batch(test_x), torch.from_numpy(test_y.astype(np.int64)))
     print(f"val acc {val:.4f} test acc {test:.4f} in {time.perf_counter() - started:.1f} s")
 

@@ -33,7 +33,14 @@ REPO = Path(__file__).resolve().parents[1]
 KERAS = REPO.parent / "shared" / "bench" / "keras_e1.py"
 E1 = ["-m", "data.size=100,1000,10000", "aug=on,off"]
 SINGLE = ["data.size=10000", "trainer.max_epochs=5"]
-KERAS_SIX = ["plain_100", "plain_1000", "plain_10000", "online_aug_100", "online_aug_1000", "online_aug_10000"]
+KERAS_SIX = [
+    "plain_100",
+    "plain_1000",
+    "plain_10000",
+    "online_aug_100",
+    "online_aug_1000",
+    "online_aug_10000",
+]
 METRICS = ("test_acc", "val_acc_best", "test_loss")
 
 
@@ -45,7 +52,9 @@ def timed(cmd: list[str], env: dict[str, str], cwd: Path = REPO) -> float:
     return time.perf_counter() - started
 
 
-def contenders(work: str, args: argparse.Namespace, tmp: Path, r: int) -> dict[str, tuple[list[str], dict, Path]]:
+def contenders(
+    work: str, args: argparse.Namespace, tmp: Path, r: int
+) -> dict[str, tuple[list[str], dict, Path]]:
     env = dict(os.environ, WANDB_MODE="offline", WANDB_SILENT="true")
     data = Path(env.get("AUGLAB_DATA_DIR", REPO / "data"))
     keras_env = dict(env, E1_DATA_DIR=str(data / "MNIST" / "raw"), TF_CPP_MIN_LOG_LEVEL="3")
@@ -55,24 +64,54 @@ def contenders(work: str, args: argparse.Namespace, tmp: Path, r: int) -> dict[s
     if work == "sweep":
         runs = {
             "keras": ([*keras, str(out / "keras.json"), "--only", *KERAS_SIX], keras_env, REPO),
-            "auglab": ([sys.executable, "train.py", *E1, f"hydra.sweep.dir={out}/auglab"], env, REPO),
+            "auglab": (
+                [sys.executable, "train.py", *E1, f"hydra.sweep.dir={out}/auglab"],
+                env,
+                REPO,
+            ),
         }
     else:
         runs = {
-            "keras": ([*keras, str(out / "keras.json"), "--only", "plain_10000"], dict(keras_env, E1_EPOCHS="5"), REPO),
+            "keras": (
+                [*keras, str(out / "keras.json"), "--only", "plain_10000"],
+                dict(keras_env, E1_EPOCHS="5"),
+                REPO,
+            ),
             "plain": ([sys.executable, "bench/plain_loop.py", "--data-dir", str(data)], env, REPO),
-            "auglab": ([sys.executable, "train.py", *SINGLE, f"hydra.run.dir={out}/auglab"], env, REPO),
+            "auglab": (
+                [sys.executable, "train.py", *SINGLE, f"hydra.run.dir={out}/auglab"],
+                env,
+                REPO,
+            ),
         }
     if args.before:
         cmd, _, _ = runs["auglab"]
         before_env = dict(env, PYTHONPATH=str(Path(args.before) / "src"))
-        runs["before"] = ([*cmd[:-1], cmd[-1].replace("/auglab", "/before")], before_env, Path(args.before))
+        runs["before"] = (
+            [*cmd[:-1], cmd[-1].replace("/auglab", "/before")],
+            before_env,
+            Path(args.before),
+        )
     return runs
 
 
 def metrics(sweep: Path) -> list[tuple]:
     jobs = sorted(sweep.glob("*/metrics.json"), key=lambda p: int(p.parent.name))
     return [tuple(json.loads(p.read_text()).get(k) for k in METRICS) for p in jobs]
+
+
+def compare(now: list[tuple], before: list[tuple]) -> None:
+    """Per metric: identical in every job, or the largest relative difference."""
+    for i, name in enumerate(METRICS):
+        pairs = [(a[i], b[i]) for a, b in zip(now, before, strict=True)]
+        if all(a == b for a, b in pairs):
+            print(f"  {name}: identical to --before in all {len(pairs)} jobs", flush=True)
+        else:
+            worst = max(abs(a - b) / abs(b) for a, b in pairs if b)
+            print(
+                f"  {name}: differs from --before, largest relative difference {worst:.1e}",
+                flush=True,
+            )
 
 
 def spread(values: list[float]) -> str:
@@ -82,7 +121,9 @@ def spread(values: list[float]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--work", nargs="+", choices=["sweep", "single"], default=["single", "sweep"])
+    parser.add_argument(
+        "--work", nargs="+", choices=["sweep", "single"], default=["single", "sweep"]
+    )
     parser.add_argument("--before", help="another auglab checkout to time alongside")
     parser.add_argument("--keras-python", default=str(Path.home() / "tf-venv" / "bin" / "python"))
     args = parser.parse_args()
@@ -99,8 +140,10 @@ def main() -> None:
                 line = "  ".join(f"{n} {times[n][-1]:.1f} s" for n in runs)
                 print(f"{work} round {r + 1}: {line}", flush=True)
                 if work == "sweep" and args.before:
-                    same = metrics(Path(tmp) / f"sweep{r}" / "auglab") == metrics(Path(tmp) / f"sweep{r}" / "before")
-                    print(f"  metrics identical to --before: {same}", flush=True)
+                    compare(
+                        metrics(Path(tmp) / f"sweep{r}" / "auglab"),
+                        metrics(Path(tmp) / f"sweep{r}" / "before"),
+                    )
             for other in ("keras", "plain", "before"):
                 if other in times:
                     ratios = [a / b for a, b in zip(times["auglab"], times[other], strict=True)]
@@ -108,7 +151,10 @@ def main() -> None:
             if work == "sweep":
                 for r in range(args.rounds):
                     for job, m in enumerate(metrics(Path(tmp) / f"sweep{r}" / "auglab")):
-                        print(f"  round {r + 1} job {job}: " + " ".join(f"{k} {v}" for k, v in zip(METRICS, m)))
+                        print(
+                            f"  round {r + 1} job {job}: "
+                            + " ".join(f"{k} {v}" for k, v in zip(METRICS, m, strict=True))
+                        )
 
 
 if __name__ == "__main__":
