@@ -60,7 +60,9 @@ def test_device_batches_equal_dataloader_batches_bit_for_bit(tmp_path, knobs):
 
 
 def test_evaluation_batches_are_sequential_and_unaugmented(tmp_path):
-    dm = ToyData(tmp_path, eval_batch_size=20, augment=build_augmentation(AFFINE), device_batches=True)
+    dm = ToyData(
+        tmp_path, eval_batch_size=20, augment=build_augmentation(AFFINE), device_batches=True
+    )
     dm.setup("fit")
     batches = list(dm.val_dataloader())
     assert [len(y) for _, y in batches] == [20, 20, 10]
@@ -70,7 +72,10 @@ def test_evaluation_batches_are_sequential_and_unaugmented(tmp_path):
 
 def test_forcing_device_batches_with_a_per_image_augmentation_is_one_line_error(tmp_path):
     dm = ToyData(tmp_path, augment=build_augmentation(PER_IMAGE), device_batches=True)
-    with pytest.raises(ConfigError, match=r"data.device_batches=true needs .*GaussianBlur runs per image.*device_batches=auto$"):
+    with pytest.raises(
+        ConfigError,
+        match=r"data.device_batches=true needs .*GaussianBlur runs per image.*device_batches=auto$",
+    ):
         dm.setup("fit")
 
 

@@ -140,7 +140,9 @@ def test_the_idx_reader_agrees_with_torchvision_and_refuses_damaged_files(mnist_
     assert np.array_equal(read_idx(raw / "t10k-labels-idx1-ubyte", 1), reference.targets.numpy())
     cut = tmp_path / "cut"
     cut.write_bytes((raw / "t10k-images-idx3-ubyte").read_bytes()[:-5])
-    with pytest.raises(ValueError, match=r"holds 783995 bytes .* 1000x28x28 \(784000 bytes\): truncated"):
+    with pytest.raises(
+        ValueError, match=r"holds 783995 bytes .* 1000x28x28 \(784000 bytes\): truncated"
+    ):
         read_idx(cut, 3)
     with pytest.raises(ValueError, match="is not a 3-d uint8 IDX file"):
         read_idx(raw / "t10k-labels-idx1-ubyte", 3)

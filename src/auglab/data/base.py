@@ -237,7 +237,9 @@ class ImageDataModule(L.LightningDataModule):
             )
         return self.device_batches
 
-    def _device_split(self, split: str, dataset: ArrayDataset | None) -> tuple[torch.Tensor, torch.Tensor]:
+    def _device_split(
+        self, split: str, dataset: ArrayDataset | None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """``dataset`` as uint8 (N, C, H, W) and labels on the training device, copied once."""
         if dataset is None:
             raise RuntimeError("call setup() before asking for a dataloader")

@@ -73,7 +73,9 @@ class DeviceBatches:
             yield x, self.labels[idx]
 
 
-def to_device(images_nhwc, labels: torch.Tensor, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+def to_device(
+    images_nhwc, labels: torch.Tensor, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor]:
     """``uint8`` (N, H, W, C) numpy images and their labels as (N, C, H, W) tensors on ``device``."""
     images = torch.from_numpy(images_nhwc).permute(0, 3, 1, 2).contiguous()
     return images.to(device), labels.to(device)
