@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +33,11 @@ from auglab.sweeper import job_number
 
 log = logging.getLogger(__name__)
 
+# conf/hydra/launcher/joblib.yaml sets auglab's defaults over the plugin's schema of the
+# same name on purpose (the schema still validates it); Hydra warns about that on every run.
+warnings.filterwarnings(
+    "ignore", message=r"(?s).*is validated against ConfigStore schema with the same name"
+)
 # Lightning advertises a cloud logger at every Trainer start.
 logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(
     lambda record: not str(record.msg).startswith("💡 Tip")
