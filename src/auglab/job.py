@@ -31,6 +31,7 @@ from auglab.errors import ConfigError
 from auglab.outputs import write_resolved_config
 from auglab.record import CLASS_ACC_METRIC, METRIC_NAMES, JobRecord
 from auglab.runtime import (
+    keep_freed_memory,
     parallel_jobs,
     prepare_spawn,
     set_threads,
@@ -55,6 +56,7 @@ class Job:
 def build(cfg: DictConfig, record: JobRecord, name: str = "run") -> Job:
     """Everything that can fail because of the config or the data, before any training."""
     skip_cuda_probe_without_gpu()
+    keep_freed_memory()
     hc = HydraConfig.get() if HydraConfig.initialized() else None
     record.threads = set_threads(cfg.get("threads"), hc)
     _check_config(cfg)

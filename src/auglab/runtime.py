@@ -6,7 +6,9 @@ sweeper and launcher) imports this module and never needs torch's 1 s of start-u
 
 from __future__ import annotations
 
+import ctypes
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -29,13 +31,32 @@ def skip_cuda_probe_without_gpu() -> None:
 
 def gpu_visible() -> bool:
     """Whether this process can see a CUDA GPU, answered without importing torch."""
-    import sys
-
     if "torch" in sys.modules:
         return sys.modules["torch"].cuda.is_available()
     if os.environ.get("CUDA_VISIBLE_DEVICES") in ("", "-1"):
         return False
     return any(Path("/dev").glob("nvidia[0-9]*"))
+
+
+def keep_freed_memory() -> bool:
+    """Let glibc's malloc keep freed blocks for reuse instead of giving them back to the OS.
+
+    By default glibc serves blocks above a (dynamic) threshold with fresh ``mmap``
+    pages and trims the heap's top at every large free, so each evaluation batch's
+    activations (4.8 MB a layer for LeNet-5 at batch 256) are page-faulted in anew:
+    a 100-image E1 job, which is mostly validation, fits in 7.0 s instead of 9.6 s on
+    one thread. Raising both thresholds keeps the process at its peak footprint
+    (small for these datasets) and changes no result. True when glibc took both.
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:  # not glibc (e.g. musl): nothing to tune
+        return False
+    m_trim_threshold, m_mmap_threshold = -1, -3  # <malloc.h>
+    mmap_ok = libc.mallopt(m_mmap_threshold, 32 * 2**20)  # glibc's largest allowed value
+    return bool(mmap_ok and libc.mallopt(m_trim_threshold, 2**30))
 
 
 def available_cores() -> int:
