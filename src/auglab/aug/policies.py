@@ -107,7 +107,27 @@ class _ScaledTrivialAugmentWide(_Scaled, v2.TrivialAugmentWide):
     pass
 
 
-class RandAugment(TorchvisionStep):
+class _PolicyStep(TorchvisionStep):
+    """A torchvision v2 auto-augment policy as one step: it keeps the policy and its
+    ``interpolation`` / ``fill``, and runs it on each image."""
+
+    def __init__(
+        self,
+        policy: v2.Transform,
+        interpolation: str,
+        fill: float | Sequence[float] | None,
+        p: float,
+    ) -> None:
+        super().__init__(p=p)
+        self.interpolation = interpolation
+        self.fill = fill
+        self._op = policy
+
+    def op(self, image: torch.Tensor) -> torch.Tensor:
+        return self._op(image)
+
+
+class RandAugment(_PolicyStep):
     """RandAugment (Cubuk et al. 2020): ``num_ops`` random ops per image at one magnitude.
 
     Strength scales the magnitude (``magnitude * strength`` on the same bins), up to
@@ -123,17 +143,12 @@ class RandAugment(TorchvisionStep):
         fill: float | Sequence[float] | None = None,
         p: float = 1.0,
     ) -> None:
-        super().__init__(p=p)
+        policy = _ScaledRandAugment(num_ops, magnitude, num_magnitude_bins, interpolation, fill)
+        super().__init__(policy, interpolation, fill, p)
         self.num_ops = num_ops
         self.magnitude = magnitude
         self.num_magnitude_bins = num_magnitude_bins
-        self.interpolation = interpolation
-        self.fill = fill
         self.strength = 1.0
-        self._op = _ScaledRandAugment(num_ops, magnitude, num_magnitude_bins, interpolation, fill)
-
-    def op(self, image: torch.Tensor) -> torch.Tensor:
-        return self._op(image)
 
     def scale_strength(self, strength: float, where: str) -> None:
         top = (self.num_magnitude_bins - 1) / self.magnitude if self.magnitude else math.inf
@@ -151,7 +166,7 @@ class RandAugment(TorchvisionStep):
         return ("num_ops", "magnitude", "num_magnitude_bins", "interpolation", "fill", "strength")
 
 
-class TrivialAugmentWide(TorchvisionStep):
+class TrivialAugmentWide(_PolicyStep):
     """TrivialAugment (Müller & Hutter 2021): one random op per image at a uniform random magnitude.
 
     Strength scales the widest magnitudes (the uniform draw covers ``[0, s * widest]``);
@@ -165,15 +180,10 @@ class TrivialAugmentWide(TorchvisionStep):
         fill: float | Sequence[float] | None = None,
         p: float = 1.0,
     ) -> None:
-        super().__init__(p=p)
+        policy = _ScaledTrivialAugmentWide(num_magnitude_bins, interpolation, fill)
+        super().__init__(policy, interpolation, fill, p)
         self.num_magnitude_bins = num_magnitude_bins
-        self.interpolation = interpolation
-        self.fill = fill
         self.strength = 1.0
-        self._op = _ScaledTrivialAugmentWide(num_magnitude_bins, interpolation, fill)
-
-    def op(self, image: torch.Tensor) -> torch.Tensor:
-        return self._op(image)
 
     def scale_strength(self, strength: float, where: str) -> None:
         if strength > 1:
@@ -186,7 +196,7 @@ class TrivialAugmentWide(TorchvisionStep):
         return ("num_magnitude_bins", "interpolation", "fill", "strength")
 
 
-class AutoAugment(TorchvisionStep):
+class AutoAugment(_PolicyStep):
     """AutoAugment (Cubuk et al. 2019): a learned policy (``imagenet``, ``cifar10`` or ``svhn``).
 
     The policy's magnitudes and probabilities were searched as a whole, so strength
@@ -200,14 +210,13 @@ class AutoAugment(TorchvisionStep):
         fill: float | Sequence[float] | None = None,
         p: float = 1.0,
     ) -> None:
-        super().__init__(p=p)
+        super().__init__(
+            v2.AutoAugment(v2.AutoAugmentPolicy(policy), interpolation, fill),
+            interpolation,
+            fill,
+            p,
+        )
         self.policy = policy
-        self.interpolation = interpolation
-        self.fill = fill
-        self._op = v2.AutoAugment(v2.AutoAugmentPolicy(policy), interpolation, fill)
-
-    def op(self, image: torch.Tensor) -> torch.Tensor:
-        return self._op(image)
 
     def scale_strength(self, strength: float, where: str) -> None:
         limit = 1 / self.p
