@@ -18,6 +18,7 @@ import time
 import torch
 
 from auglab.models.nets import LeNet5
+from auglab.runtime import keep_freed_memory
 
 
 def pass_seconds(
@@ -37,7 +38,12 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=5000)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--batches", type=int, nargs="+", default=[64, 128, 256, 512, 1000, 2500])
+    parser.add_argument(
+        "--default-malloc", action="store_true", help="skip the jobs' malloc tuning"
+    )
     args = parser.parse_args()
+    if not args.default_malloc:
+        keep_freed_memory()  # as every job does (auglab.runtime)
     images = torch.randint(0, 256, (args.images, 1, 32, 32), dtype=torch.uint8)
     for threads in (1, 2):
         torch.set_num_threads(threads)
