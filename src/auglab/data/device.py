@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 
+import numpy as np
 import torch
 from torch.utils.data import RandomSampler
 
@@ -74,7 +75,7 @@ class DeviceBatches:
 
 
 def to_device(
-    images_nhwc, labels: torch.Tensor, device: torch.device
+    images_nhwc: np.ndarray, labels: torch.Tensor, device: torch.device
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """``uint8`` (N, H, W, C) numpy images and their labels as (N, C, H, W) tensors on ``device``."""
     images = torch.from_numpy(images_nhwc).permute(0, 3, 1, 2).contiguous()
