@@ -1,10 +1,13 @@
 """The sweep report: accuracy by size and setting over seeds with intervals, paired differences
-to off, exchange rates, per-class effects, tuning on validation, missing jobs, the CLI."""
+to off, exchange rates, per-class effects, tuning on validation, the plan's unfinished jobs,
+the CLI."""
 
 from __future__ import annotations
 
+import csv
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -13,13 +16,15 @@ from PIL import Image
 from scipy import stats
 
 from auglab.errors import ConfigError
+from auglab.lock import LOCK_FILE, JobLock, job_holder
+from auglab.plan import PlanEntry, SweepPlan, write_plan
 from auglab.record import JobRecord, sweep_records, write_record
 from auglab.report import (
     cells,
     comparisons,
     exchange_rates,
-    expected_jobs,
     main,
+    make_report,
     setting_label,
     write_report,
 )
@@ -27,8 +32,16 @@ from tests.helpers import REPO, record, train, write_job
 
 
 def finished_job(sweep: Path, num: int, overrides: list[str], acc: float, **fields) -> Path:
-    write_job(sweep, num, overrides, acc, **fields)
+    """A finished job's record, made by the config ``plan`` gives job ``num`` (``fp<num>``)."""
+    write_job(sweep, num, overrides, acc, **{"fingerprint": f"fp{num}", **fields})
     return sweep / str(num)
+
+
+def plan(sweep: Path, jobs: dict[int, list[str]], grid: Sequence[int] | None = None) -> None:
+    """The sweeper's plan.json: job number -> overrides, each job's config ``fp<num>``;
+    the latest sweep (``grid``) is every job unless given."""
+    entries = tuple(PlanEntry(num, tuple(o), f"fp{num}") for num, o in jobs.items())
+    write_plan(sweep, SweepPlan(tuple(jobs if grid is None else grid), entries))
 
 
 def records(sweep: Path) -> list[JobRecord]:
@@ -39,23 +52,17 @@ def parse(overrides: list[str]) -> list[tuple[str, str]]:
     return [tuple(o.split("=", 1)) for o in overrides]
 
 
-def sweep_config(sweep: Path, task: list[str], params: dict | None = None) -> None:
-    """The part of Hydra's multirun.yaml the report reads."""
-    config = {"hydra": {"sweeper": {"params": params}, "overrides": {"task": task}}}
-    (sweep / "multirun.yaml").write_text(yaml.safe_dump(config))
-
-
 def grid_sweep(sweep: Path) -> None:
     """2 sizes x 2 settings x 2 seeds; accuracy = base by size and setting, +-0.01 by seed."""
     base = {("100", "off"): 0.70, ("100", "on"): 0.80, ("1000", "off"): 0.90, ("1000", "on"): 0.95}
-    sweep_config(sweep, ["data.size=100,1000", "aug=off,on", "seed=0,1"])
-    num = 0
+    jobs = {}
     for size in ("100", "1000"):
         for aug in ("off", "on"):
             for seed, delta in (("0", -0.01), ("1", 0.01)):
                 overrides = [f"data.size={size}", f"aug={aug}", f"seed={seed}"]
-                finished_job(sweep, num, overrides, base[size, aug] + delta)
-                num += 1
+                finished_job(sweep, len(jobs), overrides, base[size, aug] + delta)
+                jobs[len(jobs)] = overrides
+    plan(sweep, jobs)
 
 
 def test_a_size_by_aug_by_seed_sweep_gives_one_line_per_setting_with_std(tmp_path):
@@ -106,43 +113,138 @@ def test_setting_label_names_preset_strength_and_synthetic_size(metrics, label):
     assert setting_label(JobRecord(status="finished", **metrics)) == label
 
 
-def test_sweep_params_and_command_line_expand_in_hydra_job_order(tmp_path):
-    sweep_config(tmp_path, ["data.size=100,1e4", "trainer.max_epochs=1"], params={"aug": "on,off"})
-    assert expected_jobs(tmp_path) == [
-        ("aug=on", "data.size=100", "trainer.max_epochs=1"),
-        ("aug=on", "data.size=10000.0", "trainer.max_epochs=1"),
-        ("aug=off", "data.size=100", "trainer.max_epochs=1"),
-        ("aug=off", "data.size=10000.0", "trainer.max_epochs=1"),
-    ]
-
-
-def test_report_of_an_interrupted_sweep_lists_what_is_missing(tmp_path, capsys):
-    sweep_config(tmp_path, ["data.size=100,1000", "aug=off,on", "trainer.max_epochs=2"])
-    for num, (size, aug) in enumerate([("100", "off"), ("100", "on"), ("1000", "off")]):
-        finished_job(
-            tmp_path, num, [f"data.size={size}", f"aug={aug}", "trainer.max_epochs=2"], 0.8
+def interrupted_sweep(sweep: Path) -> list[str]:
+    """4 planned jobs, the first 3 finished; the overrides of the last."""
+    jobs = {
+        num: [f"data.size={size}", f"aug={aug}", "trainer.max_epochs=2"]
+        for num, (size, aug) in enumerate(
+            [("100", "off"), ("100", "on"), ("1000", "off"), ("1000", "on")]
         )
+    }
+    plan(sweep, jobs)
+    for num in range(3):
+        finished_job(sweep, num, jobs[num], 0.8)
+    return jobs[3]
+
+
+def test_report_of_an_interrupted_sweep_lists_each_missing_job_by_state(tmp_path, capsys):
+    overrides = interrupted_sweep(tmp_path)
     assert main([str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "3 finished jobs of 4 expected" in out
-    assert "- job 3: `data.size=1000 aug=on trainer.max_epochs=2` (not started)" in out
+    assert (
+        "## Missing jobs (1)\n\n- job 3: `data.size=1000 aug=on trainer.max_epochs=2` (not started)\n"
+        in out
+    )
     assert (tmp_path / "report.png").exists() and (tmp_path / "summary.csv").exists()
 
     # The last job started, then its process died: its record still says "running".
     (tmp_path / "3").mkdir()
-    overrides = ["data.size=1000", "aug=on", "trainer.max_epochs=2"]
-    write_record(JobRecord(status="running", job_num=3, overrides=overrides), tmp_path / "3")
+    running = JobRecord(status="running", job_num=3, overrides=overrides, fingerprint="fp3")
+    write_record(running, tmp_path / "3")
+    assert (
+        "- job 3: `data.size=1000 aug=on trainer.max_epochs=2` (stopped: started, then its "
+        "process died; a rerun resumes it)"
+    ) in write_report(tmp_path)
+
+    # Stopped by Ctrl-C at a resumable point.
+    interrupted = JobRecord(
+        status="interrupted", job_num=3, overrides=overrides, fingerprint="fp3", error="SIGTERM"
+    )
+    write_record(interrupted, tmp_path / "3")
     report = write_report(tmp_path)
     assert (
-        "- job 3: `data.size=1000 aug=on trainer.max_epochs=2` (started, not finished: running, or its process died)"
-        in report
+        "- job 3: `data.size=1000 aug=on trainer.max_epochs=2` (interrupted (SIGTERM); a rerun "
+        "resumes it)"
+    ) in report
+    assert "Failed" not in report and "3 finished jobs of 4 expected" in report
+
+
+def test_a_job_another_process_trains_is_running_elsewhere_not_failed(tmp_path):
+    overrides = interrupted_sweep(tmp_path)
+    (tmp_path / "3").mkdir()
+    running = JobRecord(status="running", job_num=3, overrides=overrides, fingerprint="fp3")
+    write_record(running, tmp_path / "3")
+    lock = JobLock(tmp_path / "3" / LOCK_FILE, "x")
+    assert lock.acquire() is None
+    try:
+        holder = job_holder(tmp_path / "3")
+        report = make_report(tmp_path)
+    finally:
+        lock.release()
+    assert holder is not None
+    assert report.planned[3].state == "running elsewhere"
+    assert (
+        f"- job 3: `data.size=1000 aug=on trainer.max_epochs=2` (running elsewhere: "
+        f"{holder.describe()})"
+    ) in report.text
+    assert "Failed" not in report.text and "failed" not in report.summary
+    summary = (tmp_path / "summary.md").read_text()
+    assert "4 jobs (3 finished, 1 running elsewhere)" in summary
+    assert (
+        table_rows(summary)[3][:2] == ["3", "1000"]
+        and "running elsewhere" in table_rows(summary)[3]
     )
+    # The end of the sweep lists it (report.jobs: a stand-in record per unfinished job).
+    assert [(r.job_num, r.status, r.error) for r in report.jobs if not r.ok] == [
+        (3, "running", "running elsewhere")
+    ]
 
 
-def test_without_multirun_yaml_the_report_says_expected_jobs_are_unknown(tmp_path):
-    finished_job(tmp_path, 0, ["data.size=100"], 0.7)
+def test_old_jobs_of_an_earlier_grid_in_the_same_dir_are_left_out(tmp_path):
+    # Job 0 ran in an earlier sweep into this dir; the latest sweep is jobs 1 and 2.
+    jobs = {
+        0: ["data.size=100", "aug=off", "seed=1", "optim.lr=1e-3"],
+        1: ["data.size=100", "aug=off", "seed=0"],
+        2: ["data.size=100", "aug=on", "seed=0"],
+    }
+    plan(tmp_path, jobs, grid=[1, 2])
+    for num, acc in ((0, 0.10), (1, 0.70), (2, 0.80)):
+        finished_job(tmp_path, num, jobs[num], acc)
     report = write_report(tmp_path)
-    assert "1 finished jobs." in report and "Expected jobs unknown" in report
+    assert "2 finished jobs of 2 expected" in report
+    assert [row[:3] + row[-1:] for row in table_rows(report.split("## ")[0])] == [
+        ["off", "100", "0.7000", "1"],  # job 0's 0.10 is not averaged in
+        ["on", "100", "0.8000", "1"],
+    ]
+    assert "optim.lr" not in report and "Missing" not in report
+    summary = (tmp_path / "summary.md").read_text()
+    assert [row[0] for row in table_rows(summary)] == ["1", "2"]
+    assert "2 jobs (2 finished)" in summary and "0.1000" not in summary
+
+
+def test_a_record_of_another_config_than_the_planned_one_is_ignored(tmp_path, caplog):
+    interrupted_sweep(tmp_path)
+    # Job 3's dir holds a record made by another config (a hand-copied dir).
+    write_job(
+        tmp_path, 3, ["data.size=1000", "aug=on", "trainer.max_epochs=2"], 0.99, fingerprint="fpX"
+    )
+    report = write_report(tmp_path)
+    assert "3 finished jobs of 4 expected" in report and "0.9900" not in report
+    assert "- job 3: `data.size=1000 aug=on trainer.max_epochs=2` (not started)" in report
+    assert "holds another config's record: ignored" in caplog.text
+    summary = read_csv_rows(tmp_path)
+    assert [(r["job"], r["status"], r["test_acc"]) for r in summary][3] == ("3", "not started", "")
+
+
+def test_without_plan_json_every_record_is_reported_and_expected_jobs_are_unknown(tmp_path):
+    finished_job(tmp_path, 0, ["data.size=100", "aug=off"], 0.7)
+    finished_job(tmp_path, 1, ["data.size=100", "aug=on"], 0.8)
+    write_job(tmp_path, 2, ["data.size=1000", "aug=on"], None, status="running")
+    report = write_report(tmp_path)
+    assert "2 finished jobs." in report
+    assert "Expected jobs unknown: no plan.json" in report and "Missing" not in report
+    assert [row[0] for row in table_rows(report.split("## ")[0])] == ["off", "on"]
+    assert [(r["job"], r["status"]) for r in read_csv_rows(tmp_path)] == [
+        ("0", "finished"),
+        ("1", "finished"),
+        ("2", "running"),
+    ]
+
+
+def read_csv_rows(sweep: Path) -> list[dict[str, str]]:
+    with (sweep / "summary.csv").open() as f:
+        return list(csv.DictReader(f))
 
 
 def test_cli_names_a_missing_sweep_dir(tmp_path, capsys):
@@ -403,10 +505,11 @@ def lr_sweep(sweep: Path) -> None:
         ("on", 1, "1e-3"): (0.86, 0.81),
         ("on", 1, "1e-2"): (0.84, 0.99),
     }
-    sweep_config(sweep, ["data.size=100", "aug=off,on", "seed=0,1", "optim.lr=1e-3,1e-2"])
+    jobs = {}
     for num, ((aug, seed, lr), (val, test)) in enumerate(results.items()):
-        overrides = ["data.size=100", f"aug={aug}", f"seed={seed}", f"optim.lr={lr}"]
-        finished_job(sweep, num, overrides, test, val_acc_best=val)
+        jobs[num] = ["data.size=100", f"aug={aug}", f"seed={seed}", f"optim.lr={lr}"]
+        finished_job(sweep, num, jobs[num], test, val_acc_best=val)
+    plan(sweep, jobs)
 
 
 def test_select_tunes_other_swept_keys_per_setting_size_and_seed_on_validation(tmp_path):
@@ -441,8 +544,7 @@ def test_cli_select_and_the_sweeps_own_selection(tmp_path, capsys):
     assert main([str(tmp_path), "--select", "val/acc_best"]) == 0
     assert "optim.lr=1e-2 ×1, optim.lr=1e-3 ×1" in capsys.readouterr().out
     # A sweep configured with hydra.callbacks.sweep_summary.select is rebuilt the same way...
-    config = yaml.safe_load((tmp_path / "multirun.yaml").read_text())
-    config["hydra"]["callbacks"] = {"sweep_summary": {"select": "val/acc_best"}}
+    config = {"hydra": {"callbacks": {"sweep_summary": {"select": "val/acc_best"}}}}
     (tmp_path / "multirun.yaml").write_text(yaml.safe_dump(config))
     assert main([str(tmp_path)]) == 0
     assert "Tuned: each setting" in capsys.readouterr().out

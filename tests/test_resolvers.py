@@ -56,7 +56,7 @@ def test_relative_paths_are_taken_from_the_repository(tmp_path):
 def test_required_value_names_the_key_and_an_example():
     from omegaconf import OmegaConf
 
-    from auglab.train import one_line
+    from auglab.errors import one_line
 
     cfg = OmegaConf.create({"init_from": "${auglab.required:model.init_from,run/last.ckpt}"})
     with pytest.raises(Exception) as caught:

@@ -11,6 +11,8 @@ import pytest
 from omegaconf import DictConfig, OmegaConf
 
 from auglab.errors import ConfigError
+from auglab.lock import Holder
+from auglab.plan import PlanEntry, PlannedJob
 from auglab.summary import write_summary
 from auglab.sweep import REPORT_RUN_DIR, SweepSummary
 from tests.helpers import write_job
@@ -73,6 +75,35 @@ def test_failed_and_diverged_jobs_are_rows_with_status_and_error(tmp_path):
         ("diverged", "fit: diverged at epoch 1 step 2 (loss nan)"),
     ]
     assert "3 jobs (1 finished, 1 failed, 1 diverged)" in (tmp_path / "summary.md").read_text()
+
+
+def test_unfinished_jobs_show_their_state_never_a_failure(tmp_path):
+    """The plan's stand-in records (``PlannedJob.as_record``) of jobs that have not ended."""
+    finished = fake_job(tmp_path, 0, ["data.size=100"], 0.7)
+    started = fake_job(tmp_path, 1, ["data.size=200"], None, status="running")
+    died = fake_job(tmp_path, 2, ["data.size=250"], None, status="running")
+    other = Holder("node7", 123, "2025-01-01T13:20:01+00:00", "t0k3n", age=1.0)
+    interrupted = fake_job(
+        tmp_path, 4, ["data.size=500"], None, status="interrupted", stage="fit", error="SIGTERM"
+    )
+    jobs = [
+        PlannedJob(PlanEntry(0, ("data.size=100",), "fp0"), tmp_path / "0", finished, None),
+        PlannedJob(PlanEntry(1, ("data.size=200",), "fp1"), tmp_path / "1", started, other),
+        PlannedJob(PlanEntry(2, ("data.size=250",), "fp2"), tmp_path / "2", died, None),
+        PlannedJob(PlanEntry(3, ("data.size=300",), "fp3"), tmp_path / "3", None, None),
+        PlannedJob(PlanEntry(4, ("data.size=500",), "fp4"), tmp_path / "4", interrupted, None),
+    ]
+    write_summary(tmp_path, [job.as_record() for job in jobs])
+    assert [(r["job"], r["data.size"], r["status"], r["error"]) for r in read_rows(tmp_path)] == [
+        ("0", "100", "finished", ""),
+        ("1", "200", "running elsewhere", ""),
+        ("2", "250", "stopped", ""),
+        ("3", "300", "not started", ""),
+        ("4", "500", "interrupted", "fit: SIGTERM"),
+    ]
+    md = (tmp_path / "summary.md").read_text()
+    assert "5 jobs (1 finished, 1 running elsewhere, 1 stopped, 1 not started, 1 interrupted)" in md
+    assert "failed" not in md
 
 
 def test_callback_prints_the_table(tmp_path, capsys):

@@ -1,8 +1,9 @@
-"""One training job: build data, model and trainer from the config; fit; test; fill the record.
+"""The train task: build data, model and trainer from the config; fit; test; return the outcome.
 
-The heavy half of ``auglab.train``: importing it loads Lightning, torch and the data
-and model code (~3 s), which ``auglab.train`` defers until a job really trains, so
-a sweep's parent process and a finished job being skipped never pay it.
+Read it as lightning-hydra-template's ``train``: nothing here knows of job dirs, locks,
+records or sweeps; ``auglab.lifecycle`` owns what surrounds a job and makes the record
+from the ``Outcome`` this returns, in one place. Importing this module loads Lightning,
+torch and the data and model code (~3 s), which the entry defers until a job trains.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import logging
 import math
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,16 +22,15 @@ import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from lightning.pytorch.callbacks import LearningRateMonitor, ProgressBar
-from lightning.pytorch.loggers import WandbLogger
 from omegaconf import DictConfig, OmegaConf
 
 from auglab.aug import build_augmentation, preset_name
-from auglab.callbacks import DivergenceGuard, EpochLogLine, RngCheckpoint, TrainTimer
+from auglab.callbacks import DivergenceGuard, EpochLogLine, RngCheckpoint, StopCheck, TrainTimer
 from auglab.checkpoints import AtomicCheckpointIO, ResumePoint, read_checkpoints
 from auglab.data import ImageDataModule
 from auglab.errors import ConfigError
 from auglab.outputs import write_resolved_config
-from auglab.record import CLASS_ACC_METRIC, METRIC_NAMES, JobRecord
+from auglab.record import CLASS_ACC_METRIC, METRIC_NAMES
 from auglab.runtime import (
     keep_freed_memory,
     parallel_jobs,
@@ -46,25 +47,75 @@ warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*
 
 
 @dataclass
+class JobContext:
+    """What the lifecycle hands the task: where it runs and how to report progress.
+
+    ``stage(name)`` is called as the task enters data, config and test;
+    ``fit_from(threads)`` as it starts to fit: it returns the checkpoint to resume from
+    (None: from scratch); ``stop()`` names why the job must stop now, or None.
+    """
+
+    name: str
+    output_dir: Path
+    stage: Callable[[str], None]
+    fit_from: Callable[[int], ResumePoint | None]
+    stop: Callable[[], str | None]
+    world_size: int = 1  # set by the task once the trainer exists
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a finished job measured; field names are ``JobRecord``'s."""
+
+    test_acc: float
+    test_loss: float
+    test_class_acc: list[float | None] | None
+    class_names: list[str] | None
+    val_acc_best: float | None
+    train_size: int
+    synthetic_size: int | None
+    samples_per_epoch: int | None
+    aug: str
+    aug_strength: float
+    epochs: int
+    optimizer_steps: int
+    train_images_seen: int
+    fit_seconds: float
+    train_images_per_second: float
+    tested_checkpoint: str
+    best_checkpoint: str | None
+    last_checkpoint: str | None
+
+
+@dataclass
 class Job:
     datamodule: ImageDataModule
     model: L.LightningModule
     trainer: L.Trainer
     timer: TrainTimer
+    threads: int
 
 
-def build(cfg: DictConfig, record: JobRecord, name: str = "run") -> Job:
+def train(cfg: DictConfig, ctx: JobContext) -> Outcome:
+    """Build, fit (resuming where ``ctx.fit_from`` says), test the best checkpoint."""
+    job = build(cfg, ctx)
+    ctx.world_size = job.trainer.world_size
+    start = ctx.fit_from(job.threads)
+    return fit_and_test(cfg, job, ctx.output_dir, start, ctx.stage)
+
+
+def build(cfg: DictConfig, ctx: JobContext) -> Job:
     """Everything that can fail because of the config or the data, before any training."""
     skip_cuda_probe_without_gpu()
     keep_freed_memory()
     hc = HydraConfig.get() if HydraConfig.initialized() else None
-    record.threads = set_threads(cfg.get("threads"), hc)
+    threads = set_threads(cfg.get("threads"), hc)
     _check_config(cfg)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     datamodule: ImageDataModule = instantiate(cfg.data, augment=build_augmentation(cfg.aug))
-    record.stage = "data"
+    ctx.stage("data")
     datamodule.load()
-    record.stage = "config"
+    ctx.stage("config")
     # Shapes flow from the data to the network: no model yaml names a class count.
     net = instantiate(
         cfg.model.net, num_classes=datamodule.num_classes, input_shape=datamodule.input_shape
@@ -74,10 +125,11 @@ def build(cfg: DictConfig, record: JobRecord, name: str = "run") -> Job:
     timer = TrainTimer()
     # `callbacks.pictures=null` switches one entry off; divergence and RNG checkpointing stay.
     callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None]
-    callbacks += [timer, DivergenceGuard(), RngCheckpoint()]
+    callbacks += [timer, DivergenceGuard(), RngCheckpoint(), StopCheck(ctx.stop)]
     progress = {}
     if parallel_jobs(hc) > 1:  # jobs side by side: a log line per epoch, not garbled bars
-        callbacks = [c for c in callbacks if not isinstance(c, ProgressBar)] + [EpochLogLine(name)]
+        callbacks = [c for c in callbacks if not isinstance(c, ProgressBar)]
+        callbacks.append(EpochLogLine(ctx.name))
         progress = {"enable_progress_bar": False}
     loggers = [instantiate(c) for c in (cfg.get("logger") or {}).values() if c is not None]
     if not loggers:  # Lightning refuses a learning-rate monitor with nothing to log to
@@ -90,13 +142,16 @@ def build(cfg: DictConfig, record: JobRecord, name: str = "run") -> Job:
         **progress,
     )
     prepare_spawn(trainer, hc)
-    return Job(datamodule, model, trainer, timer)
+    return Job(datamodule, model, trainer, timer, threads)
 
 
-def run(
-    cfg: DictConfig, job: Job, output_dir: Path, record: JobRecord, start: ResumePoint | None
-) -> None:
-    """Fit (from ``start`` when resuming), test the best checkpoint, fill in ``record``."""
+def fit_and_test(
+    cfg: DictConfig,
+    job: Job,
+    output_dir: Path,
+    start: ResumePoint | None,
+    stage: Callable[[str], None],
+) -> Outcome:
     trainer, model, datamodule = job.trainer, job.model, job.datamodule
     if trainer.is_global_zero:
         write_resolved_config(cfg, output_dir)
@@ -111,7 +166,7 @@ def run(
     )
     fit_seconds = time.perf_counter() - started
 
-    record.stage = "test"
+    stage("test")
     # Read before test() restores callback state. The monitored callback keeps the best
     # epoch; the unmonitored one keeps the latest (callbacks/default.yaml).
     best = last = None
@@ -135,28 +190,27 @@ def run(
         epochs, steps = state["epoch"] + 1, state["global_step"]
         job.timer.load_state_dict(state["callbacks"][job.timer.state_key])
         images, images_per_second = job.timer.images, job.timer.images_per_second
-    record.status, record.stage, record.error = "finished", None, None
-    record.test_acc, record.test_loss = tested["test/acc"], tested["test/loss"]
     per_class = [tested.get(CLASS_ACC_METRIC.format(c)) for c in range(datamodule.num_classes)]
-    record.test_class_acc = per_class if any(v is not None for v in per_class) else None
-    record.class_names = [str(name) for name in datamodule.class_names] or None
-    record.val_acc_best = _best_val_acc(model)
-    record.epochs = epochs
-    record.optimizer_steps = steps
-    record.train_size = datamodule.train_size
-    record.synthetic_size = datamodule.synthetic_size
-    record.samples_per_epoch = datamodule.samples_per_epoch
-    record.aug = preset_name(cfg.aug)
-    record.aug_strength = cfg.aug.get("strength", 1.0)
-    record.train_images_seen = images
-    record.fit_seconds = round(fit_seconds, 3)
-    record.train_images_per_second = round(images_per_second, 1)
-    record.tested_checkpoint = relative(tested_ckpt, output_dir) or "final weights"
-    record.best_checkpoint = relative(best, output_dir)
-    record.last_checkpoint = relative(last, output_dir)
-    for logger in trainer.loggers:
-        if isinstance(logger, WandbLogger) and trainer.is_global_zero:
-            logger.experiment.finish()  # complete on disk when the job is, not at process exit
+    return Outcome(
+        test_acc=tested["test/acc"],
+        test_loss=tested["test/loss"],
+        test_class_acc=per_class if any(v is not None for v in per_class) else None,
+        class_names=[str(name) for name in datamodule.class_names] or None,
+        val_acc_best=_best_val_acc(model),
+        train_size=datamodule.train_size,
+        synthetic_size=datamodule.synthetic_size,
+        samples_per_epoch=datamodule.samples_per_epoch,
+        aug=preset_name(cfg.aug),
+        aug_strength=cfg.aug.get("strength", 1.0),
+        epochs=epochs,
+        optimizer_steps=steps,
+        train_images_seen=images,
+        fit_seconds=round(fit_seconds, 3),
+        train_images_per_second=round(images_per_second, 1),
+        tested_checkpoint=relative(tested_ckpt, output_dir) or "final weights",
+        best_checkpoint=relative(best, output_dir),
+        last_checkpoint=relative(last, output_dir),
+    )
 
 
 def _check_config(cfg: DictConfig) -> None:
@@ -195,29 +249,6 @@ def _checkpoint_to_test(best: str | None, datamodule: ImageDataModule) -> str | 
     if best is None:
         log.warning("No best checkpoint was saved: testing the weights at the end of training")
     return best
-
-
-def starting_point(output_dir: Path, name: str, previous: JobRecord | None) -> ResumePoint | None:
-    """Where this attempt starts, said in one log line: a checkpoint, or scratch."""
-    found = read_checkpoints(output_dir / "checkpoints")
-    found.set_aside_damaged()
-    damaged = "; ".join(f"{p.name} is damaged (truncated or unreadable)" for p in found.damaged)
-    if found.start is not None:
-        where = relative(str(found.start.path), output_dir)
-        log.info(
-            "%s: %sresuming from epoch %d (%s)",
-            name,
-            f"{damaged}: " if damaged else "",
-            found.start.epoch + 1,
-            where,
-        )
-    elif damaged:
-        log.warning("%s: %s: starting from scratch", name, damaged)
-    elif previous is not None:
-        log.info("%s: %s last time, no checkpoint: starting from scratch", name, previous.status)
-    else:
-        log.info("%s: starting", name)
-    return found.start
 
 
 def peek_start(output_dir: Path) -> ResumePoint | None:

@@ -49,10 +49,35 @@ class WritableOutputs(Callback):
     """Before Hydra creates the run or sweep dir: one line, not a traceback, when it can't."""
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
-        check_writable(Path(str(config.hydra.run.dir)), "hydra.run.dir")
+        run_dir = Path(str(config.hydra.run.dir))
+        check_writable(run_dir, "hydra.run.dir")
+        check_one_config(run_dir, config)
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         check_writable(Path(str(config.hydra.sweep.dir)), "hydra.sweep.dir")
+
+
+def check_one_config(run_dir: Path, config: DictConfig) -> None:
+    """Exit with one line, before Hydra writes into it, when ``run_dir`` holds a run of
+    another config: its record or checkpoints are never reported or resumed as this one's."""
+    from auglab.plan import composed, differences, dir_fingerprint, fingerprint, read_composed
+    from auglab.record import read_record
+    from auglab.runtime import rank
+
+    if rank() != 0 or not run_dir.is_dir():
+        return  # DDP's other processes re-enter the dir their rank 0 checked
+    record = read_record(run_dir)
+    theirs = dir_fingerprint(run_dir, record.fingerprint if record else None)
+    if record is None and not (run_dir / "checkpoints").is_dir() or theirs is None:
+        return
+    if theirs != fingerprint(config):
+        what = differences(read_composed(run_dir) or {}, composed(config))
+        print(
+            f"auglab: error: {run_dir} holds a run of another config ({what}): leave "
+            f"hydra.run.dir unset for a new dir, or delete {run_dir} to train this config there",
+            file=sys.stderr,
+        )
+        sys.exit(2)
 
 
 def check_writable(directory: Path, key: str) -> None:

@@ -8,7 +8,8 @@ sweeper's resume and ``train.py``'s own "already finished?" check read it throug
 - ``running``: written when the job starts; left behind by a process that died.
 - ``finished``: trained and tested; the metrics are filled in.
 - ``failed``: ``stage`` (config, data, fit, test) and the one-line ``error``.
-- ``diverged``: the training loss became non-finite; ``error`` says where.
+- ``diverged``: the training loss became non-finite or exploded; ``error`` says where.
+- ``interrupted``: stopped by Ctrl-C or SIGTERM at a resumable point; a rerun resumes it.
 
 Files are strict JSON (``NaN``/``Infinity`` become ``null``) written atomically.
 """
@@ -26,9 +27,9 @@ from auglab.errors import ConfigError
 
 RECORD_FILE = "metrics.json"
 
-Status = Literal["running", "finished", "failed", "diverged"]
+Status = Literal["running", "finished", "failed", "diverged", "interrupted"]
 Stage = Literal["config", "data", "fit", "test"]
-STATUSES: tuple[Status, ...] = ("running", "finished", "failed", "diverged")
+STATUSES: tuple[Status, ...] = ("running", "finished", "failed", "diverged", "interrupted")
 #: Statuses a rerun of the sweep leaves alone.
 DONE: tuple[Status, ...] = ("finished",)
 
@@ -46,6 +47,9 @@ class JobRecord:
     seed: int | None = None
     stage: Stage | None = None
     error: str | None = None
+    # The composed config's hash (auglab.plan.fingerprint): a record is only ever read back
+    # for the config it was made by. None in records written before it existed.
+    fingerprint: str | None = None
     # ---- results (finished jobs) ------------------------------------------------------------
     test_acc: float | None = None
     test_loss: float | None = None

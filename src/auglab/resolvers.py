@@ -82,6 +82,12 @@ def _hydra_config():
     return HydraConfig.get() if HydraConfig.initialized() else None
 
 
+def unique() -> str:
+    """Six random hex digits that tell apart runs and sweeps started in the same second, on
+    one machine or many. Cached like Hydra's ``now``: a sweep's jobs resolve the same."""
+    return secrets.token_hex(3)
+
+
 def register_resolvers() -> None:
     resolvers = {
         "auglab.root": lambda: str(repo_root()),
@@ -96,3 +102,5 @@ def register_resolvers() -> None:
     for name, fn in resolvers.items():
         if not OmegaConf.has_resolver(name):
             OmegaConf.register_new_resolver(name, fn)
+    if not OmegaConf.has_resolver("auglab.unique"):
+        OmegaConf.register_new_resolver("auglab.unique", unique, use_cache=True)

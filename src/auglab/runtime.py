@@ -59,6 +59,15 @@ def keep_freed_memory() -> bool:
     return bool(mmap_ok and libc.mallopt(m_trim_threshold, 2**30))
 
 
+def rank() -> int:
+    """This process's global rank, read from the environment as Lightning's
+    ``rank_zero_only`` reads it (without importing Lightning)."""
+    for key in ("RANK", "LOCAL_RANK", "SLURM_PROCID", "JSM_NAMESPACE_RANK"):
+        if os.environ.get(key) is not None:
+            return int(os.environ[key])
+    return 0
+
+
 def available_cores() -> int:
     """Cores this process may run on (a SLURM or taskset allotment, not the whole machine)."""
     try:

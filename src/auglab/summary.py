@@ -1,13 +1,16 @@
 """One table for a whole sweep: ``summary.csv`` and ``summary.md`` in the sweep dir.
 
-One row per job record (``auglab.record``), failed and diverged jobs included, with
-their ``status`` and ``error``; the overrides every job shares are said once above.
+One row per job (``auglab.record``), failed and diverged jobs included, with their
+``status`` and ``error``; the overrides every job shares are said once above. A job that
+has not ended shows its state instead (``running elsewhere``, ``not started``...: the
+stand-in records of ``auglab.plan.PlannedJob.as_record``), never a failure.
 """
 
 from __future__ import annotations
 
 import csv
 import json
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -83,7 +86,9 @@ def summary_rows(records: Sequence[JobRecord]) -> tuple[list[dict[str, Any]], di
         row: dict[str, Any] = {"job": record.job_num}
         row.update({k: job.get(k, "") for k in swept})
         row.update({name: getattr(record, key) for key, name in columns.items()})
-        row["error"] = "" if record.ok else f"{record.stage or '?'}: {record.error or ''}"
+        row["status"] = job_state(record)
+        failed = record.ended and not record.ok
+        row["error"] = f"{record.stage or '?'}: {record.error or ''}" if failed else ""
         rows.append(row)
     return rows, common
 
@@ -108,8 +113,13 @@ def write_summary(sweep_dir: Path, records: Sequence[JobRecord]) -> str | None:
     return table
 
 
+def job_state(record: JobRecord) -> str:
+    """How the job ended, or what it is doing now: a stand-in record that has not ended
+    carries its state in ``error`` (``running elsewhere``, ``stopped``, ``not started``)."""
+    return record.status if record.ended else record.error or record.status
+
+
 def _status_counts(records: Sequence[JobRecord]) -> str:
-    counts: dict[str, int] = {}
-    for r in records:
-        counts[r.status] = counts.get(r.status, 0) + 1
-    return ", ".join(f"{n} {status}" for status, n in counts.items())
+    """``3 finished, 1 running elsewhere``, in first-seen order."""
+    counts = Counter(job_state(r) for r in records)
+    return ", ".join(f"{n} {state}" for state, n in counts.items())

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import shlex
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,6 +20,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from auglab.errors import one_line
 from auglab.record import JobRecord, selection_metric
+from auglab.stopping import exit_status
 
 if TYPE_CHECKING:
     from auglab.report import Report
@@ -46,19 +48,49 @@ class SweepSummary(Callback):
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         from auglab.report import REPORT_MD, make_report
+        from auglab.sweeper import last_stop
 
         sweep_dir = Path(config.hydra.sweep.dir)
         report = make_report(sweep_dir, select=self.select)
+        stopped = last_stop is not None and last_stop.requested
         if report is None:
             log.warning("No job record in %s: no summary written", sweep_dir)
+        else:
+            print(f"\nSweep summary ({sweep_dir / 'summary.md'}):\n{report.summary}\n", flush=True)
+            print(f"Sweep report ({sweep_dir / REPORT_MD}):\n\n{report.text}", flush=True)
+            if wandb_logger_config(config) is not None and not stopped:
+                log_report_run(config, sweep_dir, report)
+        if stopped:
+            assert last_stop is not None and last_stop.signum is not None
+            print(
+                f"auglab: interrupted; every job stopped at its last checkpoint. To continue, "
+                f"rerun the same command: {same_command(sweep_dir)}",
+                file=sys.stderr,
+                flush=True,
+            )
+            sys.exit(exit_status(last_stop.signum))
+        if report is None:
             return
-        print(f"\nSweep summary ({sweep_dir / 'summary.md'}):\n{report.summary}\n", flush=True)
-        print(f"Sweep report ({sweep_dir / REPORT_MD}):\n\n{report.text}", flush=True)
-        if wandb_logger_config(config) is not None:
-            log_report_run(config, sweep_dir, report)
-        unfinished = [r for r in report.jobs if not r.ok]
+        elsewhere = [r for r in report.jobs if r.error == "running elsewhere" and not r.ended]
+        if elsewhere:
+            log.warning(
+                "%d jobs are being trained by another process; `python -m auglab.report %s` "
+                "rebuilds the summary once they end",
+                len(elsewhere),
+                sweep_dir,
+            )
+        unfinished = [r for r in report.jobs if not r.ok and r not in elsewhere]
         if unfinished:
             exit_with_failures(unfinished)
+
+
+def same_command(sweep_dir: Path) -> str:
+    """This process's command line, with ``hydra.sweep.dir`` pinned so a rerun continues
+    this sweep (the default dir is named by the time: a rerun would start a new one)."""
+    argv = [Path(sys.executable).name, *sys.argv]
+    if not any(a.startswith("hydra.sweep.dir=") for a in argv):
+        argv.append(f"hydra.sweep.dir={sweep_dir}")
+    return shlex.join(argv)
 
 
 def wandb_logger_config(config: DictConfig) -> DictConfig | None:

@@ -1,133 +1,191 @@
-"""A sweep that finishes and resumes: Hydra's basic sweeper, made fault tolerant.
+"""A sweep that finishes, resumes, extends and stops: a Hydra sweeper plugin.
 
-Same job list, order and numbers as ``hydra/sweeper=basic`` (every combination of
-the swept values), with four differences:
+Every combination of the swept values, in Hydra's basic sweeper's order. Before any job
+is launched, each combination is composed and the sweep's plan is written into the
+sweep dir (``auglab.plan``): a job keeps its number, and so its directory, for as long
+as its config is unchanged; a new or changed combination gets a new number after the
+last one. Then:
 
-- a job whose record says ``finished`` is skipped (a rerun of the same command with
-  the same ``hydra.sweep.dir`` continues the sweep; its files stay untouched);
+- a job whose record says ``finished`` for its planned config is skipped (a rerun, or an
+  extended grid, trains only what is missing; finished files stay untouched);
+- a job another process is training (its lock is fresh, ``auglab.lock``) is left to it;
 - a combination that does not compose is recorded ``failed`` at stage ``config``
   instead of stopping the sweep before any job runs;
 - a launcher that loses a worker (killed, out of memory) costs that job only: it is
   recorded ``failed`` and the jobs the launcher never started are launched again;
-- each job keeps its number whatever else is skipped: its directory is set with
-  ``hydra.sweep.subdir=<number>`` (a hydra override, so not part of the job's config).
+- Ctrl-C or SIGTERM stops every job at its next batch (``auglab.stopping``).
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.plugins import Plugins
 from hydra.core.utils import JobReturn, JobStatus
-from omegaconf import OmegaConf
+from hydra.plugins.sweeper import Sweeper
+from hydra.types import HydraContext, TaskFunction
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 from auglab.errors import one_line
+from auglab.lock import job_holder
+from auglab.plan import SUBDIR_OVERRIDE, PlanEntry, Planned, dir_fingerprint, extend_plan
+from auglab.plan import fingerprint as config_fingerprint
 from auglab.record import JobRecord, read_record, write_record
 from auglab.runtime import joblib_width
+from auglab.stopping import STOP_ENV, SweepStop
 
 log = logging.getLogger(__name__)
 
-Job = tuple[int, list[str]]  # (job number, task overrides)
-SUBDIR_OVERRIDE = "hydra.sweep.subdir"
+#: The sweep's stop request, read by the end-of-sweep callback in this process.
+last_stop: SweepStop | None = None
 
 
-class FaultTolerantSweeper(BasicSweeper):
+class FaultTolerantSweeper(Sweeper):
     def __init__(
         self, max_batch_size: int | None = None, params: dict[str, str] | None = None
     ) -> None:
-        # Not BasicSweeper.__init__: Hydra's plugin scan re-executes its module, and its
-        # `super(BasicSweeper, self)` then names a class this one does not derive from.
-        self.overrides = None
-        self.batch_index = 0
         self.max_batch_size = max_batch_size
         self.params = params or {}
-        self.hydra_context = None
-        self.config = None
-        self.launcher = None
+        self.hydra_context: HydraContext | None = None
+        self.config: DictConfig | None = None
+        self.launcher: Any = None
         self._died: set[int] = set()  # jobs whose process died once already
 
-    def sweep(self, arguments: list[str]) -> Any:
-        assert self.config is not None and self.launcher is not None
-        parser = OverridesParser.create(config_loader=self.hydra_context.config_loader)
-        overrides = parser.parse_overrides([*self._parse_config(), *arguments])
-        (jobs,) = self.split_arguments(overrides, None)
-        self.overrides = [jobs]
-        self.batch_index = 1
+    def setup(
+        self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig
+    ) -> None:
+        self.hydra_context, self.config = hydra_context, config
+        self.launcher = Plugins.instance().instantiate_launcher(
+            hydra_context=hydra_context, task_function=task_function, config=config
+        )
 
+    def sweep(self, arguments: list[str]) -> Any:
+        global last_stop
+        assert self.config is not None and self.launcher is not None
+        combos = self.combinations(arguments)
         sweep_dir = Path(self.config.hydra.sweep.dir)
         sweep_dir.mkdir(parents=True, exist_ok=True)
         OmegaConf.save(self.config, sweep_dir / "multirun.yaml")
         if not _numbered_subdirs(self.config):
             log.warning(
-                "hydra.sweep.subdir is not the job number: finished jobs are not skipped and "
-                "a combination that does not compose stops the sweep"
+                "hydra.sweep.subdir is not the job number: no plan, finished jobs are not "
+                "skipped and a combination that does not compose stops the sweep"
             )
-            self.validate_batch_is_legal(jobs)
-            return [self.launcher.launch(jobs, initial_job_idx=0)]
+            self.validate_batch_is_legal(combos)
+            return [self.launcher.launch(combos, initial_job_idx=0)]
 
-        todo: list[Job] = []
-        for num, job in enumerate(jobs):
-            record = read_record(sweep_dir / str(num))
-            if record is not None and record.ok:
-                log.info("job %d: finished, skipping", num)
-                continue
-            if record is not None and record.status in ("failed", "diverged"):
-                log.info(
-                    "job %d: %s at %s last time, running it again", num, record.status, record.stage
-                )
-            try:
-                self.validate_batch_is_legal([job])
-            except Exception as err:  # a bad combination: this job's record, not the sweep's end
-                self._fail(sweep_dir, num, job, "config", one_line(err))
-                continue
-            todo.append((num, job))
-
+        plan = extend_plan(sweep_dir, [self._compose(c) for c in combos])
+        todo = [entry for entry in plan.entries() if self._needs_run(sweep_dir, entry)]
+        _say_plan(plan.entries(), todo)
+        stop = last_stop = SweepStop(sweep_dir)
         size = self.max_batch_size or len(todo) or 1
         returns = []
-        for start in range(0, len(todo), size):
-            returns.append(self._launch(sweep_dir, todo[start : start + size]))
+        with stop.installed():
+            for start in range(0, len(todo), size):
+                if stop.requested:
+                    break
+                returns.append(self._launch(sweep_dir, todo[start : start + size], stop))
         return returns
 
-    def _launch(self, sweep_dir: Path, batch: Sequence[Job]) -> Sequence[JobReturn]:
-        hydra_overrides = [*self._width(len(batch))]
-        overrides = [[*job, f"{SUBDIR_OVERRIDE}={num}", *hydra_overrides] for num, job in batch]
+    def combinations(self, arguments: list[str]) -> list[list[str]]:
+        """Every combination of the swept values (sweeper params first, then the command
+        line; a key given twice keeps its first place and its last values), as Hydra's
+        basic sweeper orders them."""
+        assert self.hydra_context is not None
+        parser = OverridesParser.create(config_loader=self.hydra_context.config_loader)
+        params = [f"{k}={v}" for k, v in self.params.items()]
+        choices: dict[str, list[str]] = {}
+        for override in parser.parse_overrides([*params, *arguments]):
+            key = override.get_key_element()
+            if not override.is_sweep_override():
+                choices[key] = [f"{key}={override.get_value_element_as_str()}"]
+            elif override.is_discrete_sweep():
+                choices[key] = [f"{key}={v}" for v in override.sweep_string_iterator()]
+            else:
+                raise ValueError(
+                    f"{override.input_line}: a range or interval needs a sweeper that samples "
+                    "(Optuna, Ax); this one runs every combination of listed values"
+                )
+        return [list(combo) for combo in itertools.product(*choices.values())]
+
+    def _compose(self, overrides: list[str]) -> Planned:
+        """The job's config as its process will compose it, fingerprinted for the plan."""
+        assert self.hydra_context is not None and self.config is not None
         try:
-            results = list(self.launcher.launch(overrides, initial_job_idx=batch[0][0]))
+            cfg = self.hydra_context.config_loader.load_sweep_config(self.config, list(overrides))
+        except Exception as err:  # a bad combination: this job's record, not the sweep's end
+            return Planned(tuple(overrides), None, one_line(err))
+        with open_dict(cfg):
+            del cfg["hydra"]
+        return Planned(tuple(overrides), config_fingerprint(cfg))
+
+    def _needs_run(self, sweep_dir: Path, entry: PlanEntry) -> bool:
+        num, job_dir = entry.job_num, sweep_dir / str(entry.job_num)
+        if entry.error is not None:
+            self._fail(sweep_dir, entry, "config", entry.error)
+            return False
+        record = read_record(job_dir)
+        mine = (
+            record is not None and dir_fingerprint(job_dir, record.fingerprint) == entry.fingerprint
+        )
+        if record is not None and record.ok and mine:
+            log.debug("job %d: finished, skipping", num)
+            return False
+        holder = job_holder(job_dir)
+        if holder is not None:
+            log.info("job %d: being trained by %s: left to it", num, holder.describe())
+            return False
+        if record is not None and record.status != "running":
+            log.info(
+                "job %d: %s at %s last time, running it again", num, record.status, record.stage
+            )
+        return True
+
+    def _launch(
+        self, sweep_dir: Path, batch: Sequence[PlanEntry], stop: SweepStop
+    ) -> Sequence[JobReturn]:
+        hydra_overrides = [*self._width(len(batch)), f"++hydra.job.env_set.{STOP_ENV}={stop.token}"]
+        overrides = [
+            [*e.overrides, f"{SUBDIR_OVERRIDE}={e.job_num}", *hydra_overrides] for e in batch
+        ]
+        try:
+            results = list(self.launcher.launch(overrides, initial_job_idx=batch[0].job_num))
         except Exception as err:  # the launcher itself broke, e.g. a worker process was killed
             reason = _short(one_line(err))
+            if stop.requested:
+                return []  # workers the stop signal ended: the jobs resume on the rerun
             log.error("The launcher stopped: %s", reason)
             # A broken process pool takes every running job down with the one that died:
             # each gets a second try (resuming from its checkpoint); dying twice is its failure.
             again, died_now = [], False
-            for num, job in batch:
-                record = read_record(sweep_dir / str(num))
+            for entry in batch:
+                record = read_record(sweep_dir / str(entry.job_num))
                 if record is None:  # never started
-                    again.append((num, job))
+                    again.append(entry)
                 elif record.ended:
                     continue
-                elif num in self._died:
-                    self._settle(sweep_dir, num, job, f"its process died twice ({reason})")
+                elif entry.job_num in self._died:
+                    self._settle(sweep_dir, entry, f"its process died twice ({reason})", stop)
                 else:
-                    self._died.add(num)
-                    again.append((num, job))
+                    self._died.add(entry.job_num)
+                    again.append(entry)
                     died_now = True
             if again and (died_now or len(again) < len(batch)):
-                return self._launch(sweep_dir, again)
-            for num, job in again:
-                self._fail(
-                    sweep_dir, num, job, "config", f"the launcher could not start it: {reason}"
-                )
+                return self._launch(sweep_dir, again, stop)
+            for entry in again:
+                self._fail(sweep_dir, entry, "config", f"the launcher could not start it: {reason}")
             return []
-        for (num, job), result in zip(batch, results, strict=False):
+        for entry, result in zip(batch, results, strict=False):
             reason = "its process ended without a record"
             if result.status == JobStatus.FAILED:
                 reason = f"its process died ({one_line(result._return_value)})"
-            self._settle(sweep_dir, num, job, reason)
+            self._settle(sweep_dir, entry, reason, stop)
         return results
 
     def _width(self, jobs: int) -> list[str]:
@@ -140,23 +198,58 @@ class FaultTolerantSweeper(BasicSweeper):
         settings["n_jobs"] = width
         return [f"hydra.launcher.n_jobs={width}"]
 
-    def _settle(self, sweep_dir: Path, num: int, job: list[str], reason: str) -> None:
-        """A launched job that left no end to its record failed where it was."""
-        record = read_record(sweep_dir / str(num))
+    def _settle(self, sweep_dir: Path, entry: PlanEntry, reason: str, stop: SweepStop) -> None:
+        """A launched job that left no end to its record failed where it was, unless another
+        process trains it (a duplicate sweep got there first) or the sweep was stopped."""
+        job_dir = sweep_dir / str(entry.job_num)
+        record = read_record(job_dir)
         if record is not None and record.ended:
             return
+        holder = job_holder(job_dir)
+        if holder is not None:
+            log.info("job %d: running elsewhere (%s)", entry.job_num, holder.describe())
+            return
+        if stop.requested:
+            return
         stage = record.stage if record is not None and record.stage else "fit"
-        self._fail(sweep_dir, num, job, stage, f"{reason}; rerun the sweep to resume it")
+        self._fail(sweep_dir, entry, stage, f"{reason}; rerun the sweep to resume it")
 
     @staticmethod
-    def _fail(sweep_dir: Path, num: int, job: list[str], stage: str, error: str) -> None:
-        job_dir = sweep_dir / str(num)
+    def _fail(sweep_dir: Path, entry: PlanEntry, stage: str, error: str) -> None:
+        job_dir = sweep_dir / str(entry.job_num)
         job_dir.mkdir(parents=True, exist_ok=True)
-        previous = read_record(job_dir)
-        record = previous or JobRecord(status="failed", overrides=list(job), job_num=num)
+        record = read_record(job_dir) or JobRecord(
+            status="failed",
+            overrides=list(entry.overrides),
+            job_num=entry.job_num,
+            fingerprint=entry.fingerprint,
+        )
         record.status, record.stage, record.error = "failed", stage, error
         write_record(record, job_dir)
-        log.error("job %d: failed at %s: %s", num, stage, error)
+        log.error("job %d: failed at %s: %s", entry.job_num, stage, error)
+
+
+def _say_plan(entries: Sequence[PlanEntry], todo: Sequence[PlanEntry]) -> None:
+    """One line: how many jobs, how many already done, which numbers run now."""
+    runs = {e.job_num for e in todo}
+    done = len(entries) - len(runs) - sum(1 for e in entries if e.error is not None)
+    numbers = _ranges(sorted(runs)) or "none"
+    log.info(
+        "Sweep of %d jobs: %d to run (jobs %s), %d already finished or running elsewhere",
+        len(entries),
+        len(runs),
+        numbers,
+        max(done, 0),
+    )
+
+
+def _ranges(nums: Sequence[int]) -> str:
+    """``0-3, 7, 9-10``."""
+    parts = []
+    for _, group in itertools.groupby(enumerate(nums), lambda item: item[1] - item[0]):
+        run = [n for _, n in group]
+        parts.append(str(run[0]) if len(run) == 1 else f"{run[0]}-{run[-1]}")
+    return ", ".join(parts)
 
 
 def _short(reason: str) -> str:
@@ -169,12 +262,3 @@ def _short(reason: str) -> str:
 def _numbered_subdirs(config: Any) -> bool:
     subdir = OmegaConf.to_container(config.hydra.sweep, resolve=False).get("subdir")
     return str(subdir).replace(" ", "") == "${hydra.job.num}"
-
-
-def job_number(hydra_cfg: Any) -> int | None:
-    """This job's number in its sweep: the subdir the sweeper gave it, else Hydra's."""
-    for override in hydra_cfg.overrides.hydra or []:
-        key, _, value = str(override).partition("=")
-        if key == SUBDIR_OVERRIDE and value.isdigit():
-            return int(value)
-    return hydra_cfg.job.get("num")

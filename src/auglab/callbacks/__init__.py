@@ -1,9 +1,10 @@
 """auglab's own Lightning callbacks: throughput timing, an epoch-counting progress bar,
-pictures, and what makes a job stop on divergence and resume exactly."""
+pictures, and what makes a job stop (divergence, a stopped sweep) and resume exactly."""
 
 from auglab.callbacks.pictures import RunPictures
 from auglab.callbacks.progress import EpochLogLine, EpochProgressBar
 from auglab.callbacks.resume import DivergenceGuard, RngCheckpoint
+from auglab.callbacks.stop import StopCheck
 from auglab.callbacks.timing import TrainTimer
 
 __all__ = [
@@ -12,5 +13,6 @@ __all__ = [
     "EpochProgressBar",
     "RngCheckpoint",
     "RunPictures",
+    "StopCheck",
     "TrainTimer",
 ]

@@ -1,0 +1,270 @@
+"""What the report concludes, as plain data: settings, their cells, the comparisons to
+``off`` and the exchange rates. No formatting here, so the markdown, the figure and the
+W&B tables all read the same numbers."""
+
+from __future__ import annotations
+
+import logging
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from auglab.record import JobRecord, selection_metric
+from auglab.stats import Bound, Interval, equivalent_size, monotone_curve, paired, t_interval
+from auglab.summary import job_overrides, parse_override, varying_keys
+
+log = logging.getLogger(__name__)
+
+#: Overrides that place a job on the plot (x, line, seed) rather than name another setting.
+PLACED_BY = ("data.size", "seed", "aug", "data.synthetic_size")
+#: The reference setting: no augmentation, real images only.
+OFF = "off"
+
+
+@dataclass(frozen=True)
+class Cell:
+    """The jobs of one setting at one training-set size: one point of the plot.
+
+    ``setting`` is the full label: the augmentation (``aug``) plus any other override
+    the jobs differ in (``others``, e.g. ``optim=sgd``). With a selection, ``chosen``
+    names, for each job, the values of the tuned overrides it was chosen for.
+    """
+
+    setting: str
+    train_size: int
+    jobs: tuple[JobRecord, ...]
+    aug: str = ""
+    others: tuple[str, ...] = ()
+    chosen: tuple[str, ...] = ()
+
+    @property
+    def accs(self) -> tuple[float, ...]:
+        return tuple(float(j.test_acc) for j in self.jobs)
+
+    @property
+    def losses(self) -> tuple[float, ...]:
+        return tuple(float(j.test_loss) for j in self.jobs if j.test_loss is not None)
+
+    @property
+    def seeds(self) -> tuple[Any, ...]:
+        return tuple(j.seed for j in self.jobs)
+
+    @property
+    def mean(self) -> float:
+        return statistics.fmean(self.accs)
+
+    @property
+    def std(self) -> float | None:
+        """Sample standard deviation over seeds; None for a single run."""
+        return statistics.stdev(self.accs) if len(self.accs) > 1 else None
+
+    @property
+    def interval(self) -> Interval:
+        return t_interval(self.accs)
+
+    def by_seed(self) -> dict[Any, JobRecord]:
+        """The job of each seed (the first, should a seed appear twice)."""
+        found: dict[Any, JobRecord] = {}
+        for job in self.jobs:
+            if job.seed is not None:
+                found.setdefault(job.seed, job)
+        return found
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A setting against ``off`` at the same size and other overrides, paired by seed."""
+
+    cell: Cell
+    base: Cell | None
+    diffs: dict[Any, float] = field(default_factory=dict)  # seed -> test acc difference
+
+    @property
+    def interval(self) -> Interval | None:
+        return t_interval(list(self.diffs.values())) if self.diffs else None
+
+    def class_diffs(self) -> dict[int, float] | None:
+        """Per class index: mean over paired seeds of the test-accuracy difference.
+
+        None when no pair has per-class accuracies recorded on both sides.
+        """
+        if self.base is None:
+            return None
+        ours, theirs = self.cell.by_seed(), self.base.by_seed()
+        sums: dict[int, list[float]] = {}
+        recorded = False
+        for seed in self.diffs:
+            a, b = ours[seed].test_class_acc, theirs[seed].test_class_acc
+            if a is None or b is None or len(a) != len(b):
+                continue
+            recorded = True
+            for c, (x, y) in enumerate(zip(a, b, strict=True)):
+                if x is not None and y is not None:
+                    sums.setdefault(c, []).append(float(x) - float(y))
+        if not recorded:
+            return None
+        return {c: statistics.fmean(values) for c, values in sorted(sums.items())}
+
+    def class_name(self, index: int) -> str:
+        """The recorded class name (older records have none: the index)."""
+        jobs = self.cell.jobs + (self.base.jobs if self.base else ())
+        names = next((j.class_names for j in jobs if j.class_names), None)
+        return str(names[index]) if names and index < len(names) else str(index)
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """How many real un-augmented images one setting's mean accuracy at one size is worth."""
+
+    setting: str
+    train_size: int
+    real: float | None  # interpolated size on off's curve; None when out of its range
+    bound: Bound | None  # "beyond" off's largest size, or "below" its smallest
+    limit: float  # off's largest (beyond) or smallest (below) size, else ``real``
+
+    @property
+    def ratio(self) -> float | None:
+        return None if self.real is None else self.real / self.train_size
+
+
+def setting_label(job: JobRecord) -> str:
+    """``off``, ``on``, ``on x0.5`` (strength), plus `` synthetic N``; from the record.
+
+    Older files lack ``aug``/``aug_strength``/``synthetic_size``: the job's
+    overrides stand in, then the defaults of ``conf/train.yaml`` (aug off, strength 1).
+    """
+    overrides = dict(parse_override(o) for o in job.overrides)
+    aug = job.aug or overrides.get("aug") or "off"
+    strength = job.aug_strength if job.aug_strength is not None else overrides.get("aug.strength")
+    strength = 1.0 if strength in (None, "", "null") else float(strength)
+    if aug == "off" or strength == 0:
+        label = OFF
+    elif strength == 1:
+        label = str(aug)
+    else:
+        label = f"{aug} x{strength:g}"
+    synthetic = (
+        job.synthetic_size
+        if job.synthetic_size is not None
+        else overrides.get("data.synthetic_size")
+    )
+    if synthetic not in (None, "", "null"):
+        label += f" synthetic {int(float(synthetic))}"
+    return label
+
+
+def cells(jobs: Sequence[JobRecord], select: str | None = None) -> list[Cell]:
+    """Finished jobs grouped by setting and training-set size; seeds of a group are averaged.
+
+    Any other override the jobs differ in (``optim=sgd``...) is part of the setting,
+    so runs of different recipes are never averaged together. Failed and diverged
+    jobs have no accuracy to average: they are left out (the report lists them).
+
+    With ``select`` (a validation metric), those other overrides are tuned instead:
+    for each setting, size and seed the job with the best ``select`` value stands for
+    all of them (ties: the earlier job), and ``Cell.chosen`` says which values won.
+    """
+    jobs = [j for j in jobs if j.ok]
+    overrides = job_overrides(jobs)
+    other = other_keys(overrides)
+    entries: list[tuple[JobRecord, str, tuple[str, ...]]] = []
+    for job, job_values in zip(jobs, overrides, strict=True):
+        if job.train_size is None or job.test_acc is None:
+            log.warning("Job %s has no train_size or test_acc: left out", job.job_num)
+            continue
+        values = tuple(f"{k}={job_values[k]}" for k in other if k in job_values)
+        entries.append((job, setting_label(job), values))
+    select = selection_metric(select)
+    groups: dict[tuple[str, tuple[str, ...], int], list[tuple[JobRecord, str]]] = {}
+    if select is None or not other:
+        for job, aug, values in entries:
+            groups.setdefault((aug, values, int(job.train_size)), []).append((job, ""))
+    else:
+        for (aug, size), picks in _select(entries, select).items():
+            groups[aug, (), size] = picks
+    result = [
+        Cell(
+            setting=", ".join([aug, *values]),
+            train_size=size,
+            jobs=tuple(job for job, _ in group),
+            aug=aug,
+            others=values,
+            chosen=tuple(chosen for _, chosen in group) if select and other else (),
+        )
+        for (aug, values, size), group in groups.items()
+    ]
+    return sorted(result, key=lambda c: (c.aug != OFF, c.setting, c.train_size))
+
+
+def other_keys(overrides: Sequence[dict[str, str]]) -> list[str]:
+    """Swept keys that name another recipe (``optim.lr``), not a place on the plot."""
+    return [k for k in varying_keys(overrides) if not k.startswith(PLACED_BY)]
+
+
+def _select(
+    entries: Sequence[tuple[JobRecord, str, tuple[str, ...]]], metric: str
+) -> dict[tuple[str, int], list[tuple[JobRecord, str]]]:
+    """Per (setting, size): for each seed, the job whose ``metric`` is best, and its values."""
+    higher = "loss" not in metric
+    candidates: dict[tuple[str, int, Any], list[tuple[JobRecord, str]]] = {}
+    for job, aug, values in entries:
+        key = (aug, int(job.train_size), job.seed)
+        if job.metric(metric) is None:
+            log.warning("Job %s has no %s: it cannot be chosen", job.job_num, metric)
+            continue
+        candidates.setdefault(key, []).append((job, " ".join(values) or "defaults"))
+    picked: dict[tuple[str, int], list[tuple[JobRecord, str]]] = {}
+    for (aug, size, _seed), group in candidates.items():
+        best = max(group, key=lambda item: item[0].metric(metric) * (1 if higher else -1))
+        picked.setdefault((aug, size), []).append(best)
+    return picked
+
+
+def comparisons(table_cells: Sequence[Cell]) -> list[Comparison]:
+    """Each setting other than ``off`` against ``off`` at its size and other overrides."""
+    bases = {(c.others, c.train_size): c for c in table_cells if c.aug == OFF}
+    result = []
+    for cell in table_cells:
+        if cell.aug == OFF:
+            continue
+        base = bases.get((cell.others, cell.train_size))
+        diffs: dict[Any, float] = {}
+        if base is not None:
+            ours = {seed: float(j.test_acc) for seed, j in cell.by_seed().items()}
+            theirs = {seed: float(j.test_acc) for seed, j in base.by_seed().items()}
+            diffs = paired(ours, theirs)
+        result.append(Comparison(cell, base, diffs))
+    return result
+
+
+def off_curves(table_cells: Sequence[Cell]) -> dict[tuple[str, ...], list[tuple[float, float]]]:
+    """``off``'s non-decreasing accuracy curve for each set of other overrides."""
+    points: dict[tuple[str, ...], list[Cell]] = {}
+    for cell in table_cells:
+        if cell.aug == OFF:
+            points.setdefault(cell.others, []).append(cell)
+    return {
+        others: monotone_curve(
+            [(c.train_size, c.mean) for c in group], [len(c.jobs) for c in group]
+        )
+        for others, group in points.items()
+    }
+
+
+def exchange_rates(table_cells: Sequence[Cell]) -> list[Exchange]:
+    """For each setting and size: the real un-augmented images its mean accuracy is worth."""
+    curves = off_curves(table_cells)
+    result = []
+    for cell in table_cells:
+        curve = curves.get(cell.others)
+        if cell.aug == OFF or curve is None:
+            continue
+        real = equivalent_size(curve, cell.mean)
+        if real == "beyond":
+            result.append(Exchange(cell.setting, cell.train_size, None, "beyond", curve[-1][0]))
+        elif real == "below":
+            result.append(Exchange(cell.setting, cell.train_size, None, "below", curve[0][0]))
+        else:
+            result.append(Exchange(cell.setting, cell.train_size, real, None, real))
+    return result

@@ -1,0 +1,66 @@
+"""``python -m auglab.report DIR``: rebuild a sweep's summary and report by hand, for a
+sweep that is still running, was stopped, or ended before its callback could write them."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from omegaconf import OmegaConf
+
+from auglab.errors import ConfigError
+from auglab.record import RECORD_FILE
+
+#: Hydra's record of the sweep's config, where the end-of-sweep callback's ``select`` is.
+SWEEP_CONFIG = "multirun.yaml"
+
+
+def configured_select(sweep_dir: Path) -> str | None:
+    """The ``select`` the sweep's end-of-sweep callback was configured with, if any."""
+    path = Path(sweep_dir) / SWEEP_CONFIG
+    if not path.is_file():
+        return None
+    cfg = OmegaConf.load(path)
+    return OmegaConf.select(cfg, "hydra.callbacks.sweep_summary.select", default=None)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from auglab.report import make_report  # the package imports this module first
+
+    parser = argparse.ArgumentParser(
+        prog="python -m auglab.report",
+        description="Rebuild summary.csv/.md, report.md and report.png of a (possibly unfinished) sweep.",
+    )
+    parser.add_argument("sweep_dir", type=Path, help="e.g. logs/multiruns/2025-01-01_12-00-00")
+    parser.add_argument(
+        "--select",
+        metavar="METRIC",
+        default=None,
+        help="tune every other swept key (optim.lr...) per setting, size and seed on this "
+        "validation metric (val/acc_best) before comparing; default: as the sweep was "
+        "configured (hydra.callbacks.sweep_summary.select); 'none': no tuning",
+    )
+    args = parser.parse_args(argv)
+    try:
+        sweep_dir = _check_sweep_dir(args.sweep_dir)
+        select = configured_select(sweep_dir) if args.select is None else args.select
+        report = make_report(sweep_dir, select=select)
+        if report is None:
+            raise ConfigError(
+                f"no job record in {args.sweep_dir} (no */{RECORD_FILE}): wait for a job to start, or pass the sweep dir itself"
+            )
+    except ConfigError as err:
+        print(f"auglab: error: {err}", file=sys.stderr)
+        return 2
+    print(report.text)
+    return 0
+
+
+def _check_sweep_dir(path: Path) -> Path:
+    if not path.is_dir():
+        raise ConfigError(
+            f"sweep dir {path} does not exist: pass a folder of logs/multiruns/ (or your hydra.sweep.dir)"
+        )
+    return path

@@ -1,0 +1,335 @@
+"""``report.md``: per setting and size, test accuracy over seeds with a 95% interval, the
+paired difference to ``off``, the exchange rate and the classes helped and hurt most; then
+the jobs that are not in the results yet, so a partial sweep never reads as a whole one.
+
+The tables are also returned as rows of plain values, for the W&B report run.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from tabulate import tabulate
+
+from auglab.plan import PLAN_FILE, PlannedJob
+from auglab.record import JobRecord
+from auglab.report.analysis import (
+    OFF,
+    Cell,
+    Comparison,
+    Exchange,
+    comparisons,
+    exchange_rates,
+    off_curves,
+)
+from auglab.stats import LEVEL
+
+REPORT_MD, REPORT_PNG = "report.md", "report.png"
+#: Classes listed per setting and size in "Per-class effects", each way.
+TOP_CLASSES = 3
+MINUS = "\u2212"
+
+
+def accuracy_rows(table_cells: Sequence[Cell]) -> list[dict[str, Any]]:
+    rows = []
+    for c in table_cells:
+        ci = c.interval
+        row = {
+            "setting": c.setting,
+            "train_size": c.train_size,
+            "test_acc": f"{c.mean:.4f}" + ("" if c.std is None else f" ± {c.std:.4f}"),
+            f"{LEVEL:.0%} CI": _no_interval(ci.n)
+            if ci.low is None
+            else f"[{ci.low:.4f}, {ci.high:.4f}]",
+            "test_loss": f"{statistics.fmean(c.losses):.4f}" if c.losses else "",
+            "seeds": len(c.accs),
+        }
+        if c.chosen:
+            row["chosen"] = _chosen(c.chosen)
+        rows.append(row)
+    return rows
+
+
+def difference_rows(compared: Sequence[Comparison]) -> list[dict[str, Any]]:
+    rows = []
+    for comp in compared:
+        ci = comp.interval
+        if ci is None:
+            why = "no `off` job at this size" if comp.base is None else "no seed in common"
+            diff, interval = why, ""
+        else:
+            diff = _signed(100 * ci.mean) + (" *" if ci.excludes_zero else "")
+            interval = (
+                _no_interval(ci.n, "pair")
+                if ci.low is None
+                else f"[{_signed(100 * ci.low)}, {_signed(100 * ci.high)}]"
+            )
+        rows.append(
+            {
+                "setting": comp.cell.setting,
+                "train_size": comp.cell.train_size,
+                "Δ test acc (pts)": diff,
+                f"{LEVEL:.0%} CI": interval,
+                "pairs": len(comp.diffs),
+            }
+        )
+    return rows
+
+
+def exchange_rows(rates: Sequence[Exchange]) -> list[dict[str, Any]]:
+    """One row per size, one column per setting (the markdown table)."""
+    settings = list(dict.fromkeys(r.setting for r in rates))
+    by_size: dict[int, dict[str, str]] = {}
+    for r in sorted(rates, key=lambda r: r.train_size):
+        by_size.setdefault(r.train_size, {})[r.setting] = _exchange_text(r)
+    return [
+        {"train_size": f"{size:,}", **{s: found.get(s, "") for s in settings}}
+        for size, found in by_size.items()
+    ]
+
+
+def class_rows(compared: Sequence[Comparison]) -> list[dict[str, Any]] | None:
+    """Per setting and size: the classes helped and hurt most; None if none was recorded."""
+    rows = []
+    for comp in compared:
+        diffs = comp.class_diffs()
+        if diffs is None:
+            continue
+        # Largest effects first; equal ones in class order.
+        hurt = sorted(((c, d) for c, d in diffs.items() if d < 0), key=lambda i: (i[1], i[0]))
+        helped = sorted(((c, d) for c, d in diffs.items() if d > 0), key=lambda i: (-i[1], i[0]))
+        rows.append(
+            {
+                "setting": comp.cell.setting,
+                "train_size": comp.cell.train_size,
+                "hurt most": _classes(comp, hurt[:TOP_CLASSES]),
+                "helped most": _classes(comp, helped[:TOP_CLASSES]),
+                "pairs": len(comp.diffs),
+            }
+        )
+    return rows or None
+
+
+def report_markdown(
+    sweep_dir: Path,
+    table_cells: Sequence[Cell],
+    n_jobs: int,
+    missing: Sequence[PlannedJob] | None,
+    failed: Sequence[JobRecord] = (),
+    select: str | None = None,
+    tuned: Sequence[str] = (),
+) -> tuple[str, dict[str, list[dict[str, Any]]]]:
+    """The report's text and its tables (by name, as rows).
+
+    ``n_jobs``: the finished jobs; ``missing``: the planned jobs neither finished, failed
+    nor diverged (None: the sweep dir has no plan, the expected jobs are unknown);
+    ``tuned``: the keys ``select`` chose among.
+    """
+    compared = comparisons(table_cells)
+    rates = exchange_rates(table_cells)
+    tables: dict[str, list[dict[str, Any]]] = {"accuracy": accuracy_rows(table_cells)}
+    expected = "" if missing is None else f" of {n_jobs + len(missing) + len(failed)} expected"
+    lines = [
+        f"# Sweep report: {sweep_dir.name}",
+        "",
+        f"{n_jobs} finished jobs{expected}. Test accuracy is the mean ± sample std over "
+        f"the seeds of each setting and training-set size, with its {LEVEL:.0%} Student-t "
+        "interval.",
+        "",
+    ]
+    if not table_cells:
+        lines += ["No finished job: nothing to report yet.", "", *_unfinished(missing, failed)]
+        return "\n".join(lines), tables
+    if select is not None:
+        lines += [_selection_note(select, tuned), ""]
+    lines += [
+        f"![Test accuracy and exchange rate by training-set size]({REPORT_PNG})",
+        "",
+        _table(tables["accuracy"]),
+        "",
+    ]
+    tables["difference"] = difference_rows(compared)
+    lines += ["## Difference to off", ""]
+    if not compared:
+        lines += ["Nothing to compare: the sweep has no setting besides `off`.", ""]
+    elif all(comp.base is None for comp in compared):
+        lines += ["No `off` job at any size of the other settings: nothing to compare with.", ""]
+    else:
+        lines += [
+            "Each setting's test accuracy minus `off`'s, in percentage points, over the seeds "
+            "both ran at the same size and other overrides (so the same validation split and "
+            f"initial weights); {LEVEL:.0%} Student-t interval of those paired differences. "
+            "`*`: the interval excludes 0.",
+            "",
+            _table(tables["difference"]),
+            "",
+        ]
+    lines += _exchange_section(table_cells, rates)
+    tables["exchange_rate"] = [
+        {
+            "setting": r.setting,
+            "train_size": r.train_size,
+            "real_images": r.real,
+            "ratio": r.ratio,
+            "bound": r.bound or "",
+        }
+        for r in rates
+    ]
+    per_class = class_rows(compared)
+    tables["per_class"] = per_class or []
+    lines += ["## Per-class effects", ""]
+    if not compared:
+        lines += ["Nothing to compare: the sweep has no setting besides `off`.", ""]
+    elif all(comp.base is None for comp in compared):
+        lines += ["No paired `off` jobs: nothing to compare with.", ""]
+    elif per_class is None:
+        lines += [
+            "Per-class test accuracy not recorded (records written before `test_class_acc`).",
+            "",
+        ]
+    else:
+        lines += [
+            f"Per class: test accuracy minus `off`'s in points, the mean over paired seeds; "
+            f"the {TOP_CLASSES} classes each setting hurts and helps most. An augmentation that "
+            "helps the mean can cost single classes (Balestriero et al. 2022).",
+            "",
+            _table(per_class),
+            "",
+        ]
+    lines += _unfinished(missing, failed)
+    return "\n".join(lines), tables
+
+
+def _unfinished(missing: Sequence[PlannedJob] | None, failed: Sequence[JobRecord]) -> list[str]:
+    """The "Missing jobs" and "Failed and diverged jobs" sections."""
+    lines: list[str] = []
+    if missing:
+        lines += [f"## Missing jobs ({len(missing)})", ""]
+        lines += [
+            f"- job {m.entry.job_num}: `{' '.join(m.entry.overrides)}` ({_why_missing(m)})"
+            for m in missing
+        ]
+        lines.append("")
+    elif missing is None:
+        lines += [
+            f"Expected jobs unknown: no {PLAN_FILE} (a sweep dir from before plans): "
+            "every job record in it is reported.",
+            "",
+        ]
+    if failed:
+        lines += [f"## Failed and diverged jobs ({len(failed)}), left out of the means", ""]
+        lines += [f"- {r.failure_line()}" for r in failed]
+        lines.append("")
+    return lines
+
+
+def _why_missing(job: PlannedJob) -> str:
+    """``running elsewhere: host pid 123 since 13:20:01``, ``not started``..."""
+    state = job.state
+    if state == "running elsewhere" and job.holder is not None:
+        return f"{state}: {job.holder.describe()}"
+    if state == "stopped":
+        return "stopped: started, then its process died; a rerun resumes it"
+    if state == "interrupted":
+        error = job.record.error if job.record is not None else None
+        return f"interrupted{f' ({error})' if error else ''}; a rerun resumes it"
+    if state == "not started" and job.entry.error:
+        return f"not started; its config does not compose: {job.entry.error}"
+    return state
+
+
+def _selection_note(select: str, tuned: Sequence[str]) -> str:
+    if not tuned:
+        return (
+            f"Selection by {select} asked for, but no override varies besides size, preset and "
+            "seed: nothing to choose."
+        )
+    keys = ", ".join(f"`{k}`" for k in tuned)
+    better = "lowest" if "loss" in select else "highest"
+    return (
+        f"Tuned: each setting at its own {keys}, chosen per size and seed by the {better} "
+        f"{select} (the `chosen` column); the test set never chooses. Paired differences "
+        "compare each setting's choice with `off`'s own."
+    )
+
+
+def _exchange_section(table_cells: Sequence[Cell], rates: Sequence[Exchange]) -> list[str]:
+    lines = ["## Exchange rate", ""]
+    if not any(c.aug == OFF for c in table_cells):
+        return [*lines, "No `off` jobs: no curve of real images to read the exchange rate off.", ""]
+    if not rates:
+        return [*lines, "No setting besides `off`: nothing to exchange.", ""]
+    lines += [
+        "How many real, un-augmented images each setting is worth: the training-set size at "
+        "which `off`'s mean test accuracy, interpolated linearly in log size, reaches the "
+        "setting's mean (Geiping et al. 2023). `beyond N`: better than `off` at its largest "
+        "size N (how much beyond, the sweep cannot tell); `below N`: worse than `off` at its "
+        "smallest.",
+    ]
+    example = next((r for r in rates if r.bound is None), None)
+    if example is not None:
+        lines += [
+            f"Read: at {example.train_size:,} images, {example.setting} "
+            f"≈ {_count(_two_digits(example.real))} real images (x{example.ratio:.2g})."
+        ]
+    for others, curve in off_curves(table_cells).items():
+        raw = {c.train_size: c.mean for c in table_cells if c.aug == OFF and c.others == others}
+        pooled = [f"{int(s):,}" for s, a in curve if abs(raw[int(s)] - a) > 1e-12]
+        if pooled:
+            label = ", ".join([OFF, *others])
+            lines += [
+                f"`{label}` is not monotone in size: its mean accuracy dips, so the curve read "
+                f"is its non-decreasing least-squares fit (isotonic, weighted by seeds), which "
+                f"pools the sizes {' and '.join(pooled)}.",
+            ]
+    lines += ["", _table(exchange_rows(rates)), ""]
+    return lines
+
+
+def _exchange_text(rate: Exchange) -> str:
+    """``≈ 3,200 (x3.2)``, ``beyond 10,000`` or ``below 100``."""
+    if rate.bound is not None:
+        return f"{rate.bound} {_count(rate.limit)}"
+    return f"≈ {_count(_two_digits(rate.real))} (x{rate.ratio:.2g})"
+
+
+def _table(rows: Sequence[dict[str, Any]]) -> str:
+    return tabulate(rows, headers="keys", tablefmt="github", disable_numparse=True)
+
+
+def _no_interval(n: int, what: str = "seed") -> str:
+    return f"{n} {what}{'s' if n != 1 else ''}: no interval"
+
+
+def _signed(value: float, digits: int = 2) -> str:
+    """``+1.50`` / ``−2.10`` (a real minus sign); ``0.00`` for a zero."""
+    text = f"{abs(value):.{digits}f}"
+    if float(text) == 0:
+        return text
+    return ("+" if value > 0 else MINUS) + text
+
+
+def _classes(comp: Comparison, items: Sequence[tuple[int, float]]) -> str:
+    return ", ".join(f"{comp.class_name(c)}: {_signed(100 * d, 1)} pts" for c, d in items) or "none"
+
+
+def _chosen(chosen: Sequence[str]) -> str:
+    counts = Counter(chosen)
+    if len(counts) == 1:
+        return chosen[0]
+    return ", ".join(f"{value} ×{n}" for value, n in counts.most_common())
+
+
+def _two_digits(value: float) -> float:
+    """Two significant digits (2,713 -> 2,700): the interpolation is no more precise."""
+    if value >= 100:
+        return float(f"{value:.2g}")
+    return float(round(value))
+
+
+def _count(value: float) -> str:
+    return f"{int(round(value)):,}"

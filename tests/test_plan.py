@@ -1,0 +1,106 @@
+"""The sweep plan: fingerprints that ignore what cannot change a result, numbers that a
+changed config never inherits, job dirs from before plans taken in."""
+
+from __future__ import annotations
+
+import yaml
+from omegaconf import OmegaConf
+
+from auglab.plan import (
+    PlanEntry,
+    Planned,
+    SweepPlan,
+    differences,
+    extend_plan,
+    fingerprint,
+    read_plan,
+    write_plan,
+)
+
+BASE = {
+    "seed": 42,
+    "optim": {"lr": 0.001, "_partial_": True},
+    "data": {"size": 100, "path": "${data_dir}/x"},
+    "threads": None,
+    "logger": {"wandb": {"project": "auglab"}},
+    "paths": {"log_dir": "/a"},
+    "hydra": {"run": {"dir": "/b"}},
+}
+
+
+def cfg(**changes):
+    conf = OmegaConf.create(BASE)
+    for key, value in changes.items():
+        OmegaConf.update(conf, key, value, merge=False)
+    return conf
+
+
+def test_the_fingerprint_ignores_threads_loggers_paths_and_hydra():
+    same = cfg(threads=4, **{"logger.wandb": None, "paths.log_dir": "/c", "hydra.run.dir": "/d"})
+    assert fingerprint(same) == fingerprint(cfg())
+
+
+def test_the_fingerprint_changes_with_anything_that_changes_a_result():
+    assert fingerprint(cfg(**{"optim.lr": 0.01})) != fingerprint(cfg())
+    assert fingerprint(cfg(seed=0)) != fingerprint(cfg())
+    # Interpolations are hashed as written: the data dir they point to may move.
+    assert fingerprint(cfg(**{"data.path": "${data_dir}/y"})) != fingerprint(cfg())
+
+
+def test_differences_name_each_changed_key_old_and_new():
+    assert differences(cfg(), cfg(**{"optim.lr": 0.01})) == "optim.lr: 0.001 -> 0.01"
+    many = differences(cfg(), cfg(seed=1, **{"optim.lr": 1, "data.size": 2, "optim.x": 3}))
+    assert many.endswith("; and 1 more") and "optim.x: (absent) -> 3" not in many
+
+
+def planned(*combos: tuple[str, ...]) -> list[Planned]:
+    values = [{k: yaml.safe_load(v) for k, v in (o.split("=") for o in c)} for c in combos]
+    return [Planned(c, fingerprint(cfg(**v))) for c, v in zip(combos, values, strict=True)]
+
+
+def test_extending_a_grid_keeps_the_numbers_of_unchanged_jobs_and_appends_new_ones(tmp_path):
+    first = extend_plan(tmp_path, planned(("seed=1",), ("seed=2",)))
+    assert first.grid == (0, 1)
+    second = extend_plan(tmp_path, planned(("seed=0",), ("seed=1",), ("seed=2",), ("seed=3",)))
+    assert second.grid == (2, 0, 1, 3)
+    assert [e.overrides for e in second.entries()] == [
+        ("seed=0",),
+        ("seed=1",),
+        ("seed=2",),
+        ("seed=3",),
+    ]
+    assert read_plan(tmp_path) == second
+
+
+def test_a_grid_that_drops_jobs_keeps_their_numbers_out_of_reach(tmp_path):
+    extend_plan(tmp_path, planned(("seed=1",), ("seed=2",)))
+    narrower = extend_plan(tmp_path, planned(("seed=2",)))
+    assert narrower.grid == (1,)
+    again = extend_plan(tmp_path, planned(("seed=5",)))
+    assert again.grid == (2,)  # job 0 (seed 1) keeps its number though no grid names it now
+    assert {e.job_num for e in again.jobs} == {0, 1, 2}
+
+
+def test_a_combination_that_does_not_compose_keeps_its_number_by_its_overrides(tmp_path):
+    bad = Planned(("aug=nope",), None, "no such preset")
+    assert extend_plan(tmp_path, [bad, *planned(("seed=1",))]).grid == (0, 1)
+    assert extend_plan(tmp_path, [*planned(("seed=1",)), bad]).grid == (1, 0)
+
+
+def test_job_dirs_from_before_plans_are_taken_in_under_their_numbers(tmp_path):
+    for num, seed in ((0, 1), (1, 2)):
+        hydra = tmp_path / str(num) / ".hydra"
+        hydra.mkdir(parents=True)
+        composed = OmegaConf.to_container(cfg(seed=seed), resolve=False)
+        (hydra / "config.yaml").write_text(yaml.safe_dump(composed))
+        (hydra / "overrides.yaml").write_text(yaml.safe_dump([f"seed={seed}"]))
+    plan = extend_plan(tmp_path, planned(("seed=2",), ("seed=3",)))
+    assert plan.grid == (1, 2)
+
+
+def test_a_plan_file_round_trips_and_a_damaged_one_reads_as_none(tmp_path):
+    plan = SweepPlan((1, 0), (PlanEntry(0, ("a=1",), "f0"), PlanEntry(1, ("a=2",), None, "bad")))
+    write_plan(tmp_path, plan)
+    assert read_plan(tmp_path) == plan
+    (tmp_path / "plan.json").write_text("{")
+    assert read_plan(tmp_path) is None
