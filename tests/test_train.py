@@ -135,9 +135,9 @@ def test_ddp_cpu_sweep_trains_each_job_in_two_processes(run_env, tmp_path):
 @pytest.mark.parametrize(
     ("override", "message"),
     [
-        ("data.size=-5", "data.size=-5 must be positive"),
-        ("data.size=abc", "data.size='abc' is not a whole number"),
-        ("data.size=2.5", "data.size=2.5 is not a whole number"),
+        ("data.size=-5", "data.size=-5 must be a whole number >= 1"),
+        ("data.size=abc", "data.size='abc' must be a whole number >= 1"),
+        ("data.size=2.5", "data.size=2.5 must be a whole number >= 1"),
         ("data.size=60000", "data.size=60000 is larger than the 55000"),
     ],
 )
@@ -175,7 +175,7 @@ def test_existing_files_in_a_reused_run_dir_survive_a_config_error(run_env, tmp_
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        (["trainer.max_epochs=0"], "trainer.max_epochs=0 trains nothing: use a whole number >= 1"),
+        (["trainer.max_epochs=0"], "trainer.max_epochs=0 must be a whole number >= 1; E1 uses 30"),
         (["optim.lr=-1"], "Invalid learning rate: -1"),
         (["optimized_metric=test/f1"], "optimized_metric='test/f1' is not recorded: use one of"),
         (["threads=0"], "threads=0 must be a whole number >= 1"),

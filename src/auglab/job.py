@@ -27,6 +27,7 @@ from omegaconf import DictConfig, OmegaConf
 from auglab.aug import build_augmentation, preset_name
 from auglab.callbacks import DivergenceGuard, EpochLogLine, RngCheckpoint, StopCheck, TrainTimer
 from auglab.checkpoints import AtomicCheckpointIO, ResumePoint, read_checkpoints
+from auglab.checks import check_int
 from auglab.data import ImageDataModule
 from auglab.errors import ConfigError
 from auglab.outputs import write_resolved_config
@@ -221,12 +222,13 @@ def _check_config(cfg: DictConfig) -> None:
             "(val/acc_best lets a sweeper choose without looking at the test set)"
         )
     epochs = cfg.trainer.get("max_epochs")
-    if epochs is not None and (
-        isinstance(epochs, bool) or not isinstance(epochs, int) or epochs == 0 or epochs < -1
-    ):
-        raise ConfigError(
-            f"trainer.max_epochs={epochs!r} trains nothing: use a whole number >= 1 (E1 uses 30), "
-            "or -1 with trainer.max_steps"
+    if epochs != -1:  # -1: no epoch limit (Lightning's way to train for trainer.max_steps)
+        check_int(
+            epochs,
+            "trainer.max_epochs",
+            1,
+            allow_none=True,
+            hint="E1 uses 30; -1 with trainer.max_steps trains by steps",
         )
 
 

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from auglab.checks import check_int
 from auglab.errors import ConfigError
 
 
@@ -106,8 +107,7 @@ def set_threads(threads: int | None, hydra_cfg: Any | None = None) -> int:
 
     if threads is None:
         threads = max(1, available_cores() // parallel_jobs(hydra_cfg))
-    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
-        raise ConfigError(f"threads={threads!r} must be a whole number >= 1, or null for automatic")
+    threads = check_int(threads, "threads", 1, hint="or null for automatic")
     torch.set_num_threads(threads)
     return threads
 

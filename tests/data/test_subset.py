@@ -45,5 +45,13 @@ def test_unknown_mode_is_refused():
 
 def test_check_size_accepts_null_and_positive_ints():
     assert check_size(None) is None
-    assert check_size(np.int64(7)) == 7
-    assert check_size(1e4) == 10_000 and isinstance(check_size(1e4), int)
+    assert check_size(np.int64(7)) == 7 and isinstance(check_size(np.int64(7)), int)
+
+
+@pytest.mark.parametrize("bad", [0, -5, 1e4, 2.5, True, "abc"])
+def test_check_size_refuses_anything_but_a_positive_int_with_the_fix(bad):
+    # One rule for every count: floats are refused, even whole ones such as 1e4.
+    with pytest.raises(ConfigError) as err:
+        check_size(bad)
+    assert str(err.value).startswith(f"data.size={bad!r} must be a whole number >= 1; ")
+    assert "data.size=null for all" in str(err.value)

@@ -196,7 +196,9 @@ def test_mlp_puts_batch_norm_before_each_relu():
 def test_bad_drop_rate_and_class_count_are_config_errors():
     with pytest.raises(ConfigError, match=r"model.net.dropout=1.5 .*\[0, 1\)"):
         CifarCNN(num_classes=10, input_shape=(3, 32, 32), dropout=1.5)
-    with pytest.raises(ConfigError, match="num_classes >= 2"):
+    with pytest.raises(
+        ConfigError, match=r"num_classes=1 must be a whole number >= 2; .*class names"
+    ):
         FingersCNN(num_classes=1, input_shape=(1, 128, 128))
 
 

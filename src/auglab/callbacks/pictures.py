@@ -25,7 +25,7 @@ from torch import Tensor
 from torchmetrics.classification import MulticlassConfusionMatrix
 
 from auglab import plots
-from auglab.errors import ConfigError
+from auglab.checks import check_int
 
 log = logging.getLogger(__name__)
 
@@ -280,8 +280,4 @@ def _one_per_class(labels: Tensor, n: int) -> list[int]:
 
 
 def _count(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ConfigError(
-            f"callbacks.pictures.{name}={value!r} must be a whole number >= 0 (0 turns that picture off)"
-        )
-    return value
+    return check_int(value, f"callbacks.pictures.{name}", 0, hint="0 turns that picture off")

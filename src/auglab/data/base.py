@@ -9,7 +9,6 @@ where a reference experiment fixes them, its validation split and subset slices.
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,6 +19,7 @@ import torch
 from torch.utils.data import DataLoader, RandomSampler
 
 from auglab.aug.mix import mixes_batches
+from auglab.checks import check_fraction, check_int
 from auglab.data.dataset import ArrayDataset, collate_prebatched
 from auglab.data.device import DeviceBatches, to_device
 from auglab.data.subset import check_size, check_subset_mode, select_subset
@@ -62,21 +62,29 @@ class ImageDataModule(L.LightningDataModule):
         self.data_dir = Path(data_dir)
         self.size = check_size(size)
         self.subset = check_subset_mode(subset)
-        self.batch_size = _int_at_least("data.batch_size", batch_size, 1)
-        self.eval_batch_size = _int_at_least("data.eval_batch_size", eval_batch_size, 1)
-        self.num_workers = _int_at_least("data.num_workers", num_workers, 0)
+        self.batch_size = check_int(batch_size, "data.batch_size", 1)
+        self.eval_batch_size = check_int(eval_batch_size, "data.eval_batch_size", 1)
+        self.num_workers = check_int(
+            num_workers, "data.num_workers", 0, hint="0 loads batches in the training process"
+        )
         self.pin_memory = torch.cuda.is_available() if pin_memory is None else bool(pin_memory)
         self.pad_to = pad_to
-        if not 0.0 < val_fraction < 1.0:
-            raise ConfigError(f"data.val_fraction={val_fraction} must be between 0 and 1, e.g. 0.2")
-        self.val_fraction = val_fraction
+        self.val_fraction = check_fraction(
+            val_fraction, "data.val_fraction", hint="the share of train held out for validation"
+        )
         self.val_from_test = bool(val_from_test)
         #: Seeds the validation split; None follows ``seed``. A fixed value keeps the
         #: validation images the same across training seeds.
         self.split_seed = split_seed
         self.seed = seed
         self.augment = augment
-        self.synthetic_size = _optional_count("data.synthetic_size", synthetic_size)
+        self.synthetic_size = check_int(
+            synthetic_size,
+            "data.synthetic_size",
+            1,
+            allow_none=True,
+            hint="the number of augmented images to train on, or null for none",
+        )
         if self.synthetic_size is not None and augment is None:
             raise ConfigError(
                 "data.synthetic_size needs an augmentation to draw the images with: "
@@ -88,7 +96,13 @@ class ImageDataModule(L.LightningDataModule):
                 "mix labels too: drop mixup/cutmix from aug, or set data.synthetic_size=null"
             )
         self.synthetic_dir = None if synthetic_dir is None else Path(synthetic_dir)
-        self.samples_per_epoch = _optional_count("data.samples_per_epoch", samples_per_epoch)
+        self.samples_per_epoch = check_int(
+            samples_per_epoch,
+            "data.samples_per_epoch",
+            1,
+            allow_none=True,
+            hint="training samples drawn per epoch, or null for one pass over the training set",
+        )
         if device_batches not in (True, False, "auto"):
             raise ConfigError(
                 f"data.device_batches={device_batches!r} must be auto, true or false "
@@ -295,17 +309,3 @@ def download_failed(err: BaseException) -> str:
     """The last line of a torchvision download error: the part that says why."""
     lines = [line.strip() for line in str(err).splitlines() if line.strip()]
     return f"and the download failed: {lines[-1] if lines else type(err).__name__}"
-
-
-def _optional_count(name: str, value: object) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)  # `1e4` on the command line
-    return _int_at_least(name, value, 1)
-
-
-def _int_at_least(name: str, value: object, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ConfigError(f"{name}={value!r} must be a whole number >= {minimum}")
-    return int(value)

@@ -10,6 +10,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from auglab.checks import check_fraction
 from auglab.data.base import ImageDataModule
 from auglab.errors import ConfigError
 
@@ -48,11 +49,9 @@ class DigitsCSVDataModule(ImageDataModule):
         self.path = (
             Path(path) if path is not None else self.data_dir / "digit-recognizer" / "train.csv"
         )
-        if not 0.0 < test_fraction < 1.0:
-            raise ConfigError(
-                f"data.test_fraction={test_fraction} must be between 0 and 1, e.g. 0.2"
-            )
-        self.test_fraction = test_fraction
+        self.test_fraction = check_fraction(
+            test_fraction, "data.test_fraction", hint="the share of the file held out for testing"
+        )
 
     def prepare_data(self) -> None:
         _check_exists(self.path)

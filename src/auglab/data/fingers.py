@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from auglab.checks import check_int
 from auglab.data.base import ImageDataModule
 from auglab.errors import ConfigError
 
@@ -57,14 +58,13 @@ class FingersDataModule(ImageDataModule):
             raise ConfigError(f"data.target={target!r} is unknown: use count or hand")
         self.target = target
         self.class_names = TARGETS[target]
-        if image_size is not None and (
-            isinstance(image_size, bool) or not isinstance(image_size, int) or image_size < 1
-        ):
-            raise ConfigError(
-                f"data.image_size={image_size!r} must be a whole number of pixels such as 32, "
-                "or null for the files' own size"
-            )
-        self.image_size = image_size
+        self.image_size = check_int(
+            image_size,
+            "data.image_size",
+            1,
+            allow_none=True,
+            hint="the side in pixels such as 32, or null for the files' own size",
+        )
         self.cache = cache
 
     def prepare_data(self) -> None:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Mapping
 
 import numpy as np
 
+from auglab.checks import check_int
 from auglab.errors import ConfigError
 
 SUBSET_MODES = ("reference", "first", "stratified")
@@ -14,20 +14,14 @@ SUBSET_MODES = ("reference", "first", "stratified")
 
 def check_size(size: object) -> int | None:
     """Refuse anything that is not a positive whole number (or null for "all")."""
-    if size is None:
-        return None
-    if isinstance(size, float) and size.is_integer():
-        size = int(size)  # `data.size=1e4` reaches us as 10000.0
-    if isinstance(size, bool) or not isinstance(size, numbers.Integral):
-        raise ConfigError(
-            f"data.size={size!r} is not a whole number of images: "
-            "use a positive integer such as data.size=1000, or data.size=null for all"
-        )
-    if size <= 0:
-        raise ConfigError(
-            f"data.size={size} must be positive: use e.g. data.size=100, or data.size=null for all"
-        )
-    return int(size)
+    return check_int(
+        size,
+        "data.size",
+        1,
+        allow_none=True,
+        hint="the number of training images in digits, such as data.size=1000 "
+        "(1e3 is a float), or data.size=null for all",
+    )
 
 
 def check_subset_mode(mode: str) -> str:

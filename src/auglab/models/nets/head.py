@@ -9,17 +9,17 @@ from __future__ import annotations
 
 from torch import nn
 
-from auglab.errors import ConfigError
+from auglab.checks import check_int
 from auglab.models.nets.init import keras_init
 
 
 def _check_classes(num_classes: int) -> int:
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
-        raise ConfigError(
-            f"a classifier needs num_classes >= 2 but got {num_classes!r}: "
-            "check the datamodule's class names"
-        )
-    return num_classes
+    return check_int(
+        num_classes,
+        "num_classes",
+        2,
+        hint="a classifier needs two classes or more: check the datamodule's class names",
+    )
 
 
 def linear_head(in_features: int, num_classes: int) -> nn.Linear:
