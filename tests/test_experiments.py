@@ -2,10 +2,17 @@
 
 One data dir holds every dataset in its real format at the path each data yaml
 expects by default, so the experiments run exactly as a user types them.
+
+No run here may reach the network (E3's ImageNet VGG16 weights are 528 MB): every
+``train.py`` starts with ``NO_NETWORK`` installed, an audit hook that makes any
+download attempt raise, and with an empty ``TORCH_HOME``.
 """
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -35,9 +42,61 @@ def all_data(mnist_root, tmp_path_factory) -> Path:
     return root
 
 
+NETWORK_BLOCKED = "network access blocked by tests/test_experiments.py"
+
+# Loaded by every Python process a test here starts (``sitecustomize`` on PYTHONPATH):
+# an audit hook that raises on any URL opened and any name looked up or connection
+# made beyond this machine, whichever library tries (torch.hub, requests, ...).
+NO_NETWORK = f'''
+import sys
+
+LOCAL = ("localhost", "127.", "::1", "0.0.0.0")
+
+
+def _local(host):
+    host = host.decode() if isinstance(host, bytes) else str(host or "localhost")
+    return host.startswith(LOCAL)
+
+
+def _no_network(event, args):
+    if (
+        event == "urllib.Request"
+        or (event == "socket.getaddrinfo" and not _local(args[0]))
+        or (event == "socket.connect" and isinstance(args[1], tuple) and not _local(args[1][0]))
+    ):
+        raise RuntimeError(f"{NETWORK_BLOCKED}: {{event}} {{args[0]!r}}")
+
+
+sys.addaudithook(_no_network)
+'''
+
+
+@pytest.fixture(scope="module")
+def no_network(tmp_path_factory) -> Path:
+    """A folder holding the ``sitecustomize`` that blocks the network (none exists here)."""
+    folder = tmp_path_factory.mktemp("no_network")
+    (folder / "sitecustomize.py").write_text(NO_NETWORK)
+    return folder
+
+
 @pytest.fixture
-def env(run_env, all_data) -> dict[str, str]:
-    return {**run_env, "AUGLAB_DATA_DIR": str(all_data)}
+def env(run_env, all_data, no_network, tmp_path) -> dict[str, str]:
+    path = os.pathsep.join(p for p in (str(no_network), run_env.get("PYTHONPATH")) if p)
+    return {
+        **run_env,
+        "AUGLAB_DATA_DIR": str(all_data),
+        "PYTHONPATH": path,
+        "TORCH_HOME": str(tmp_path / "torch_home"),  # an empty hub cache: no weights there
+    }
+
+
+def test_the_network_guard_stops_a_download(env):
+    download = "import urllib.request; urllib.request.urlopen('https://download.pytorch.org/')"
+    proc = subprocess.run(
+        [sys.executable, "-c", download], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode != 0
+    assert f"RuntimeError: {NETWORK_BLOCKED}: urllib.Request" in proc.stderr
 
 
 def test_every_experiment_has_a_test_here():
@@ -70,18 +129,37 @@ def test_vgg16_experiment_runs_without_pretrained_weights(env, tmp_path):
         "logger=none", f"hydra.run.dir={out}", env=env,
     )  # fmt: skip
     assert record(out)["optimizer_steps"] == 1
+    assert "VGG16Transfer" in (out / "config.yaml").read_text()
+    assert not Path(env["TORCH_HOME"]).exists()  # the hub cache was not even looked into
 
 
 def test_vgg16_experiment_offline_says_where_the_weights_go(env, tmp_path):
-    env = {**env, "TORCH_HOME": str(tmp_path / "torch_home")}
+    from urllib.parse import urlparse
+
+    from torchvision.models import VGG16_Weights
+
+    torch_home = Path(env["TORCH_HOME"])
+    cache = (
+        torch_home
+        / "hub"
+        / "checkpoints"
+        / Path(urlparse(VGG16_Weights.IMAGENET1K_V1.url).path).name
+    )
+    out = tmp_path / "run"
     proc = train(
         "experiment=cifar10_vgg16", "debug=fast_dev_run", "logger=none",
-        f"hydra.run.dir={tmp_path / 'run'}", env=env, check=False,
+        f"hydra.run.dir={out}", env=env, check=False,
     )  # fmt: skip
-    if proc.returncode == 0:  # a machine with internet downloaded the weights
-        return
+    assert proc.returncode != 0, "train.py found VGG16 weights with the network blocked"
     error = proc.stderr.strip().splitlines()[-1]
-    assert error.startswith("auglab: error:") and "model.net.weights" in error
+    # One line: the download was tried (and stopped by the guard), where the file goes, the fixes.
+    assert error.startswith("auglab: error: pretrained VGG16 weights unavailable (RuntimeError: ")
+    assert f"{NETWORK_BLOCKED}: urllib.Request" in error
+    assert f"put the torchvision file at {cache} or set" in error
+    assert error.endswith("model.net.weights=<path to .pth> or model.net.weights=null")
+    assert "Epoch" not in proc.stdout + proc.stderr  # stopped before training
+    assert not cache.exists() and not list(torch_home.rglob("*.pth"))
+    assert not out.exists() or not (out / "metrics.json").exists()
 
 
 def test_count_to_hand_transfer_round_trip(env, tmp_path):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+
 import numpy as np
 import pytest
 
@@ -25,7 +27,8 @@ def test_records_from_before_per_class_accuracy_read_as_not_recorded(tmp_path):
 def test_a_run_without_logger_drops_the_learning_rate_monitor_and_records_each_class(
     run_env, tmp_path
 ):
-    # callbacks/default.yaml has a LearningRateMonitor, which Lightning refuses without a logger.
+    # callbacks/default.yaml has a LearningRateMonitor, which Lightning refuses without a
+    # logger (MisconfigurationException at fit): the run finishing shows train.py left it out.
     out = tmp_path / "run"
     train(
         "data.size=200",
@@ -43,3 +46,24 @@ def test_a_run_without_logger_drops_the_learning_rate_monitor_and_records_each_c
     counts = np.bincount(make_digits(N_TEST, seed=1)[1], minlength=10)  # conftest's test file
     weighted = sum(n * (acc or 0.0) for n, acc in zip(counts, m["test_class_acc"], strict=True))
     assert weighted / N_TEST == pytest.approx(m["test_acc"], abs=1e-6)
+
+
+def test_the_learning_rate_monitor_logs_each_epochs_learning_rate(run_env, tmp_path):
+    out = tmp_path / "run"
+    train(
+        "data.size=200",
+        "trainer.max_epochs=2",
+        "logger=csv",
+        "optim.lr=0.003",
+        "callbacks.pictures=null",
+        "data.eval_batch_size=500",
+        f"hydra.run.dir={out}",
+        env=run_env,
+    )
+    with (out / "csv" / "metrics.csv").open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert "lr-Adam" in rows[0]  # callbacks/default.yaml's LearningRateMonitor, named by optimizer
+    logged = [(int(r["step"]), float(r["lr-Adam"])) for r in rows if r["lr-Adam"]]
+    # Once an epoch (at its first step), the configured value.
+    assert len(logged) == 2 and logged[0][0] == 0 < logged[1][0]
+    assert [lr for _, lr in logged] == [pytest.approx(0.003)] * 2

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import fnmatch
+import os
 import subprocess
 import sys
+import types
+from collections.abc import Iterator
 
+import pytest
+
+from auglab import runtime
 from auglab.runtime import gpu_visible, keep_freed_memory
 
 
@@ -15,7 +22,76 @@ def test_glibc_accepts_the_malloc_thresholds():
 
 
 def test_the_gpu_probe_does_not_import_torch():
-    code = "import sys; from auglab.runtime import gpu_visible; gpu_visible(); print('torch' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"
-    assert gpu_visible() in (True, False)
+    code = (
+        "import sys; from auglab.runtime import gpu_visible; "
+        "print(gpu_visible(), 'torch' in sys.modules)"
+    )
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": ""}
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.split() == ["False", "False"]  # hidden GPUs: no GPU, and torch not loaded
+
+
+class FakeDev:
+    """Stands in for ``pathlib.Path`` in auglab.runtime: a /dev holding ``nodes``."""
+
+    globbed: list[tuple[str, str]] = []
+
+    def __init__(self, nodes: list[str]) -> None:
+        self.nodes = nodes
+
+    def __call__(self, folder: str) -> FakeDev:
+        self.folder = folder
+        return self
+
+    def glob(self, pattern: str) -> Iterator[str]:
+        self.globbed.append((self.folder, pattern))
+        return iter(n for n in self.nodes if fnmatch.fnmatch(n, pattern))
+
+
+@pytest.fixture
+def without_torch(monkeypatch):
+    """The probe as a job's process sees it before importing torch."""
+    monkeypatch.delitem(sys.modules, "torch", raising=False)
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    FakeDev.globbed = []
+
+
+def fake_dev(monkeypatch, *nodes: str) -> None:
+    monkeypatch.setattr(runtime, "Path", FakeDev(list(nodes)))
+
+
+@pytest.mark.parametrize("hidden", ["", "-1"])
+def test_hidden_gpus_are_not_visible_even_with_a_device_node(without_torch, monkeypatch, hidden):
+    fake_dev(monkeypatch, "nvidia0", "nvidiactl")
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", hidden)
+    assert gpu_visible() is False
+    assert FakeDev.globbed == []  # decided by the variable alone
+    assert "torch" not in sys.modules
+
+
+def test_no_nvidia_device_node_means_no_gpu(without_torch, monkeypatch):
+    fake_dev(monkeypatch, "null", "nvidiactl", "nvidia-uvm")  # the driver, but no GPU node
+    assert gpu_visible() is False
+    assert FakeDev.globbed == [("/dev", "nvidia[0-9]*")]
+    assert "torch" not in sys.modules
+
+
+@pytest.mark.parametrize("visible", [None, "0"])
+def test_an_nvidia_device_node_means_a_gpu(without_torch, monkeypatch, visible):
+    fake_dev(monkeypatch, "null", "nvidiactl", "nvidia0")
+    if visible is not None:
+        monkeypatch.setenv("CUDA_VISIBLE_DEVICES", visible)
+    assert gpu_visible() is True
+    assert "torch" not in sys.modules
+
+
+@pytest.mark.parametrize("available", [True, False])
+def test_once_torch_is_loaded_it_answers(without_torch, monkeypatch, available):
+    fake_dev(monkeypatch, "nvidia0")
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
+    torch = types.SimpleNamespace(cuda=types.SimpleNamespace(is_available=lambda: available))
+    monkeypatch.setitem(sys.modules, "torch", torch)
+    assert gpu_visible() is available
+    assert FakeDev.globbed == []

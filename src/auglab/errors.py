@@ -12,7 +12,8 @@ class ConfigError(ValueError):
 
 
 class Diverged(RuntimeError):
-    """The training loss became non-finite: the job stops at once and is recorded ``diverged``."""
+    """The training loss became non-finite or exploded past ``DivergenceGuard.max_loss``: the
+    job stops at once and is recorded ``diverged``."""
 
 
 def one_line(err: BaseException) -> str:
