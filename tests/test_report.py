@@ -149,13 +149,17 @@ def test_report_of_an_interrupted_sweep_lists_each_missing_job_by_state(tmp_path
 
     # Stopped by Ctrl-C at a resumable point.
     interrupted = JobRecord(
-        status="interrupted", job_num=3, overrides=overrides, fingerprint="fp3", error="SIGTERM"
+        status="interrupted",
+        job_num=3,
+        overrides=overrides,
+        fingerprint="fp3",
+        error="stopped (SIGTERM); a rerun resumes from epoch 2",
     )
     write_record(interrupted, tmp_path / "3")
     report = write_report(tmp_path)
     assert (
-        "- job 3: `data.size=1000 aug=on trainer.max_epochs=2` (interrupted (SIGTERM); a rerun "
-        "resumes it)"
+        "- job 3: `data.size=1000 aug=on trainer.max_epochs=2` (interrupted: stopped (SIGTERM); "
+        "a rerun resumes from epoch 2)"
     ) in report
     assert "Failed" not in report and "3 finished jobs of 4 expected" in report
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -32,6 +31,7 @@ from typing import Any
 import yaml
 from omegaconf import DictConfig, OmegaConf
 
+from auglab import atomic
 from auglab.lock import Holder, JobLock, job_holder
 from auglab.record import JobRecord, read_record
 
@@ -80,7 +80,7 @@ def differences(old: Mapping[str, Any], new: Mapping[str, Any], limit: int = 3) 
 
 
 def write_composed(cfg: DictConfig, job_dir: Path) -> None:
-    _atomic_write(Path(job_dir) / COMPOSED_FILE, yaml.safe_dump(composed(cfg), sort_keys=True))
+    atomic.write_text(Path(job_dir) / COMPOSED_FILE, yaml.safe_dump(composed(cfg), sort_keys=True))
 
 
 def read_composed(job_dir: Path) -> dict[str, Any] | None:
@@ -166,7 +166,7 @@ def read_plan(sweep_dir: Path) -> SweepPlan | None:
 def write_plan(sweep_dir: Path, plan: SweepPlan) -> Path:
     data = {"version": _VERSION, "grid": list(plan.grid), "jobs": [asdict(e) for e in plan.jobs]}
     path = Path(sweep_dir) / PLAN_FILE
-    _atomic_write(path, json.dumps(data, indent=1, allow_nan=False) + "\n")
+    atomic.write_text(path, json.dumps(data, indent=1, allow_nan=False) + "\n")
     return path
 
 
@@ -228,12 +228,6 @@ def _numbered_dirs(sweep_dir: Path) -> list[int]:
         return sorted(int(p.name) for p in Path(sweep_dir).iterdir() if p.name.isdigit())
     except OSError:
         return []
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
 
 
 class _Absent:

@@ -17,6 +17,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, NullFormatter, NullLocator, ScalarFormatter
 
+from auglab import atomic
+
 if TYPE_CHECKING:  # not imported at run time: `python -m auglab.report` needs no torch
     from torch import Tensor
     from torchmetrics.classification import MulticlassConfusionMatrix
@@ -37,7 +39,8 @@ def new_figure(width: float, height: float) -> Figure:
 def save_png(fig: Figure, path: Path) -> Path:
     """Write ``fig`` as a PNG of ``figsize * DPI`` pixels (no tight bbox: stable sizes)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=DPI, format="png")
+    with atomic.replacing(path) as tmp:
+        fig.savefig(tmp, dpi=DPI, format="png")
     return path
 
 

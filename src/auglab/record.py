@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
+from auglab import atomic
 from auglab.errors import ConfigError
 
 RECORD_FILE = "metrics.json"
@@ -135,12 +136,9 @@ def selection_metric(metric: str | None) -> str | None:
 
 def write_record(record: JobRecord, job_dir: Path) -> Path:
     """Atomically (temporary file, then rename): a reader never sees half a record."""
-    path = Path(job_dir) / RECORD_FILE
-    tmp = path.with_name(RECORD_FILE + ".tmp")
     data = {k: _finite(v) for k, v in asdict(record).items()}
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True, allow_nan=False) + "\n")
-    tmp.replace(path)
-    return path
+    text = json.dumps(data, indent=2, sort_keys=True, allow_nan=False) + "\n"
+    return atomic.write_text(Path(job_dir) / RECORD_FILE, text)
 
 
 def read_record(job_dir: Path) -> JobRecord | None:

@@ -17,6 +17,7 @@ from typing import Any
 
 from tabulate import tabulate
 
+from auglab import atomic
 from auglab.record import JobRecord
 
 #: Record fields shown for every job, with their column names.
@@ -98,7 +99,7 @@ def write_summary(sweep_dir: Path, records: Sequence[JobRecord]) -> str | None:
     if not records:
         return None
     rows, common = summary_rows(records)
-    with (sweep_dir / "summary.csv").open("w", newline="") as f:
+    with atomic.replacing(sweep_dir / "summary.csv") as tmp, tmp.open("w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
@@ -106,9 +107,10 @@ def write_summary(sweep_dir: Path, records: Sequence[JobRecord]) -> str | None:
     table = tabulate(rows, headers="keys", tablefmt="github", floatfmt=formats)
     shared = ", ".join(f"`{k}={v}`" for k, v in common.items()) or "none"
     counts = _status_counts(records)
-    (sweep_dir / "summary.md").write_text(
+    atomic.write_text(
+        sweep_dir / "summary.md",
         f"# Sweep summary: {sweep_dir.name}\n\n{len(rows)} jobs ({counts}). "
-        f"Overrides shared by all: {shared}.\n\n{table}\n"
+        f"Overrides shared by all: {shared}.\n\n{table}\n",
     )
     return table
 

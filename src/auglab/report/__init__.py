@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from auglab import plots
+from auglab import atomic, plots
 from auglab.plan import PlannedJob, planned_jobs
 from auglab.record import JobRecord, selection_metric, sweep_records
 from auglab.report.analysis import (
@@ -118,7 +118,7 @@ def make_report(
         select,
         tuned=other_keys(job_overrides(finished)),
     )
-    (sweep_dir / REPORT_MD).write_text(text)
+    atomic.write_text(sweep_dir / REPORT_MD, text)
     return Report(text, summary, tables, png, jobs, select, planned)
 
 

@@ -236,7 +236,7 @@ def _why_missing(job: PlannedJob) -> str:
         return "stopped: started, then its process died; a rerun resumes it"
     if state == "interrupted":
         error = job.record.error if job.record is not None else None
-        return f"interrupted{f' ({error})' if error else ''}; a rerun resumes it"
+        return f"interrupted: {error}" if error else "interrupted; a rerun resumes it"
     if state == "not started" and job.entry.error:
         return f"not started; its config does not compose: {job.entry.error}"
     return state
