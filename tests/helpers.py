@@ -11,6 +11,8 @@ import json
 import struct
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -132,3 +134,35 @@ def train(*overrides: str, env: dict[str, str], check: bool = True) -> subproces
             f"train.py failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
         )
     return proc
+
+
+# Small and quick: no pictures, CSV logging, big evaluation batches.
+QUICK = ["logger=csv", "callbacks.pictures=null", "data.eval_batch_size=2500"]
+#: Record fields that say how a job ran (its clock, its attempts), not what it computed.
+HOW_IT_RAN = {"fit_seconds", "train_images_per_second", "attempts", "resumed_from"}
+
+
+def results(job_dir: Path) -> dict:
+    """What a job computed: its record less how it ran."""
+    return {k: v for k, v in record(job_dir).items() if k not in HOW_IT_RAN}
+
+
+def popen(*overrides: str, env: dict[str, str]) -> subprocess.Popen:
+    """The real entry point in its own process group (as a terminal runs it), not waited for."""
+    return subprocess.Popen(
+        [sys.executable, str(REPO / "train.py"), *overrides],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out")
+        time.sleep(0.05)

@@ -7,35 +7,18 @@ import csv
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from auglab.lock import JobLock
-from tests.helpers import REPO, record, train
-
-QUICK = ["logger=csv", "callbacks.pictures=null", "data.eval_batch_size=2500"]
-HOW_IT_RAN = {"fit_seconds", "train_images_per_second", "attempts", "resumed_from"}
-
-
-def results(job_dir: Path) -> dict:
-    return {k: v for k, v in record(job_dir).items() if k not in HOW_IT_RAN}
+from tests.helpers import QUICK, popen, record, results, train, wait_for
 
 
 def summary_jobs(sweep: Path) -> list[tuple[str, str]]:
     with (sweep / "summary.csv").open() as f:
         return [(row["job"], row["status"]) for row in csv.DictReader(f)]
-
-
-def popen(*overrides: str, env: dict[str, str]) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, str(REPO / "train.py"), *overrides],
-        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        start_new_session=True,
-    )  # fmt: skip
 
 
 def _alive(group: int) -> bool:
@@ -44,14 +27,6 @@ def _alive(group: int) -> bool:
     except ProcessLookupError:
         return False
     return True
-
-
-def wait_for(condition, timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out")
-        time.sleep(0.05)
 
 
 def test_extending_a_finished_sweep_trains_exactly_the_new_combinations(run_env, tmp_path):
@@ -70,13 +45,6 @@ def test_extending_a_finished_sweep_trains_exactly_the_new_combinations(run_env,
     ]
     # Hydra's order: size 100 (seed 42, 7), then size 200 (seed 42, 7).
     assert summary_jobs(sweep) == [(n, "finished") for n in ("0", "2", "1", "3")]
-
-    # A changed config (another learning rate) is never taken for a finished job.
-    proc = train(*base, "optim.lr=0.002", env=run_env)
-    assert "Sweep of 2 jobs: 2 to run (jobs 4-5)" in proc.stdout
-    assert summary_jobs(sweep) == [("4", "finished"), ("5", "finished")]
-    assert "optim.lr=0.002" in " ".join(record(sweep / "4")["overrides"])
-    assert {n: (sweep / n / "metrics.json").read_bytes() for n in "01"} == finished
 
 
 def test_a_run_dir_made_by_another_config_is_refused_in_one_line(run_env, tmp_path):
@@ -98,7 +66,7 @@ def test_a_run_dir_made_by_another_config_is_refused_in_one_line(run_env, tmp_pa
 
 def test_two_identical_sweeps_started_at_once_train_every_job_exactly_once(run_env, tmp_path):
     sweep = tmp_path / "sweep"
-    args = ["-m", "data.size=100,200,300,400", "trainer.max_epochs=2", *QUICK]
+    args = ["-m", "data.size=100,200,300,400", "trainer.max_epochs=1", *QUICK]
     procs = [popen(*args, f"hydra.sweep.dir={sweep}", env=run_env) for _ in range(2)]
     outs = [p.communicate(timeout=600) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outs
@@ -146,7 +114,7 @@ def whole_sweep(mnist_root, tmp_path_factory) -> Path:
     return root
 
 
-STOPPED = ["-m", "data.size=2000,3000", "aug=on", "trainer.max_epochs=3", *QUICK]
+STOPPED = ["-m", "data.size=1000,2000", "aug=on", "trainer.max_epochs=3", *QUICK]
 
 
 def test_a_sweep_killed_mid_job_resumes_to_the_records_of_an_uninterrupted_one(

@@ -7,24 +7,12 @@ import csv
 import json
 import os
 import shutil
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from auglab.runtime import available_cores
-from tests.helpers import REPO, record, train
-
-# Small and quick: no pictures, CSV logging, big evaluation batches.
-QUICK = ["logger=csv", "callbacks.pictures=null", "data.eval_batch_size=2500"]
-#: Fields that say how a job ran (its clock, its attempts), not what it computed.
-HOW_IT_RAN = {"fit_seconds", "train_images_per_second", "attempts", "resumed_from"}
-
-
-def results(job_dir: Path) -> dict:
-    return {k: v for k, v in record(job_dir).items() if k not in HOW_IT_RAN}
+from tests.helpers import QUICK, record, results, train
 
 
 def rows(sweep: Path) -> list[dict]:
@@ -91,22 +79,6 @@ def test_a_nan_job_stops_at_once_as_diverged_and_every_json_parses(run_env, tmp_
     )
     for path in sweep.rglob("*.json"):  # ours, W&B's and anything else: strict JSON
         json.loads(path.read_text(), parse_constant=lambda c, p=path: pytest.fail(f"{p}: {c}"))
-
-
-def _popen(*overrides: str, env: dict[str, str]) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, str(REPO / "train.py"), *overrides],
-        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )  # fmt: skip
-
-
-def _wait_for(condition, timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out")
-        time.sleep(0.05)
 
 
 def test_a_rerun_of_a_sequential_sweep_skips_its_finished_jobs(run_env, tmp_path):

@@ -54,7 +54,7 @@ class Holder:
             return True
         except PermissionError:  # alive, another user's
             return False
-        return False
+        return _zombie(self.pid)
 
     @property
     def fresh(self) -> bool:
@@ -62,6 +62,15 @@ class Holder:
 
     def describe(self) -> str:
         return f"{self.host} pid {self.pid} since {self.started[11:19] or self.started}"
+
+
+def _zombie(pid: int) -> bool:
+    """A killed process nobody has reaped yet (a container's init may never reap it)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[:1] == ["Z"]
 
 
 def read_holder(path: Path) -> Holder | None:

@@ -47,9 +47,12 @@ def exit_status(signum: int) -> int:
 class _Signals:
     """The first SIGINT/SIGTERM calls ``on_first``; a second ends the process at once."""
 
-    def __init__(self, on_first: Callable[[int], None], at_once: str) -> None:
+    def __init__(
+        self, on_first: Callable[[int], None], at_once: str, idle_ignores_sigint: bool = False
+    ) -> None:
         self.on_first = on_first
         self.at_once = at_once
+        self.idle_ignores_sigint = idle_ignores_sigint
         self.signum: int | None = None
         self._previous: dict[int, Any] = {}
 
@@ -61,6 +64,11 @@ class _Signals:
 
     def restore(self) -> None:
         for sig, handler in self._previous.items():
+            idle = self.idle_ignores_sigint and handler is signal.default_int_handler
+            if sig == signal.SIGINT and idle:
+                # A sweep's worker process between jobs: Ctrl-C is the sweep's to handle;
+                # a KeyboardInterrupt here would only kill the idle worker mid-cleanup.
+                handler = signal.SIG_IGN
             signal.signal(sig, handler)
         self._previous.clear()
 
@@ -125,7 +133,11 @@ class JobStop:
         token = os.environ.get(STOP_ENV)
         self.path = stop_file(sweep_dir, token) if sweep_dir is not None and token else None
         self.lost = lost
-        self._signals = _Signals(lambda signum: None, "auglab: stopped at once")
+        self._signals = _Signals(
+            lambda signum: None,
+            "auglab: stopped at once",
+            idle_ignores_sigint=self.path is not None,
+        )
         self._next_poll = 0.0
         self._seen = False
 
@@ -140,6 +152,15 @@ class JobStop:
                 self._next_poll = now + POLL_S
                 self._seen = self.path.exists()
         return "the sweep was stopped" if self._seen else None
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Processes a strategy spawns (ddp_spawn) get the stop file only: signals and the
+        lock's heartbeat stay with the process that installed them."""
+        return {"path": self.path}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(None)
+        self.path = state["path"]
 
     @property
     def signum(self) -> int | None:

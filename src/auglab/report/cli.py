@@ -12,6 +12,7 @@ from omegaconf import OmegaConf
 
 from auglab.errors import ConfigError
 from auglab.record import RECORD_FILE
+from auglab.report.build import make_report
 
 #: Hydra's record of the sweep's config, where the end-of-sweep callback's ``select`` is.
 SWEEP_CONFIG = "multirun.yaml"
@@ -27,7 +28,6 @@ def configured_select(sweep_dir: Path) -> str | None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from auglab.report import make_report  # the package imports this module first
 
     parser = argparse.ArgumentParser(
         prog="python -m auglab.report",
