@@ -138,8 +138,8 @@ def train(*overrides: str, env: dict[str, str], check: bool = True) -> subproces
 
 # Small and quick: no pictures, CSV logging, big evaluation batches.
 QUICK = ["logger=csv", "callbacks.pictures=null", "data.eval_batch_size=2500"]
-#: Record fields that say how a job ran (its clock, its attempts), not what it computed.
-HOW_IT_RAN = {"fit_seconds", "train_images_per_second", "attempts", "resumed_from"}
+#: Record fields that say how a job ran (its clock, attempts, threads), not what it computed.
+HOW_IT_RAN = {"fit_seconds", "train_images_per_second", "attempts", "resumed_from", "threads"}
 
 
 def results(job_dir: Path) -> dict:

@@ -6,14 +6,16 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shlex
 import signal
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from auglab.lock import JobLock
-from tests.helpers import QUICK, popen, record, results, train, wait_for
+from tests.helpers import QUICK, REPO, popen, record, results, train, wait_for
 
 
 def summary_jobs(sweep: Path) -> list[tuple[str, str]]:
@@ -80,21 +82,22 @@ def test_two_identical_sweeps_started_at_once_train_every_job_exactly_once(run_e
 
 def test_a_job_held_by_a_live_process_is_left_to_it_and_marked_running_elsewhere(run_env, tmp_path):
     sweep = tmp_path / "sweep"
-    args = ["-m", "data.size=100,200", "trainer.max_epochs=1", *QUICK, f"hydra.sweep.dir={sweep}"]
+    args = ["-m", "data.size=100", "trainer.max_epochs=1", *QUICK, f"hydra.sweep.dir={sweep}"]
     train(*args, env=run_env)
-    # Job 1 as a second copy of the sweep would find it: started, its lock fresh.
-    saved = dict(record(sweep / "1"), status="running", stage="fit")
-    (sweep / "1" / "metrics.json").write_text(json.dumps(saved))
-    before = (sweep / "1" / "metrics.json").read_bytes()
-    held = JobLock(sweep / "1" / ".lock", "test")
+    # The job as a second copy of the sweep would find it: started, its lock fresh.
+    saved = dict(record(sweep / "0"), status="running", stage="fit")
+    (sweep / "0" / "metrics.json").write_text(json.dumps(saved))
+    before = (sweep / "0" / "metrics.json").read_bytes()
+    held = JobLock(sweep / "0" / ".lock", "test")
     assert held.acquire() is None
     try:
         proc = train(*args, env=run_env)
     finally:
         held.release()
-    assert "job 1: being trained by" in proc.stdout
-    assert summary_jobs(sweep) == [("0", "finished"), ("1", "running elsewhere")]
-    assert (sweep / "1" / "metrics.json").read_bytes() == before
+    assert "job 0: being trained by" in proc.stdout
+    assert summary_jobs(sweep) == [("0", "running elsewhere")]
+    assert (sweep / "0" / "metrics.json").read_bytes() == before
+    assert "1 jobs are being trained by another process" in proc.stderr + proc.stdout
 
 
 def test_two_runs_started_in_the_same_second_get_two_dirs(run_env, tmp_path):
@@ -117,6 +120,7 @@ def whole_sweep(mnist_root, tmp_path_factory) -> Path:
 STOPPED = ["-m", "data.size=1000,2000", "aug=on", "trainer.max_epochs=3", *QUICK]
 
 
+@pytest.mark.xdist_group("whole_sweep")
 def test_a_sweep_killed_mid_job_resumes_to_the_records_of_an_uninterrupted_one(
     run_env, tmp_path, whole_sweep
 ):
@@ -137,29 +141,23 @@ def test_a_sweep_killed_mid_job_resumes_to_the_records_of_an_uninterrupted_one(
     assert record(killed / "1")["attempts"] == 2
 
 
-@pytest.mark.parametrize("how", ["ctrl-c", "sigterm"])
-def test_a_stopped_sweep_ends_within_seconds_and_its_rerun_continues_to_the_same_records(
-    run_env, tmp_path, whole_sweep, how
+@pytest.mark.xdist_group("whole_sweep")
+def test_ctrl_c_stops_a_sweep_within_seconds_and_its_rerun_continues_to_the_same_records(
+    run_env, tmp_path, whole_sweep
 ):
     sweep = tmp_path / "sweep"
     proc = popen(*STOPPED, f"hydra.sweep.dir={sweep}", env=run_env)
     last = sweep / "1" / "checkpoints" / "last.ckpt"
     wait_for(lambda: last.exists() or proc.poll() is not None)
-    if how == "ctrl-c":  # the terminal sends SIGINT to the whole process group
-        os.killpg(proc.pid, signal.SIGINT)
-    else:  # `kill PID`: the sweep's own process only
-        os.kill(proc.pid, signal.SIGTERM)
+    os.killpg(proc.pid, signal.SIGINT)  # the terminal sends it to the whole process group
     stopped_at = time.monotonic()
     _, err = proc.communicate(timeout=60)
     assert time.monotonic() - stopped_at < 20
-    assert proc.returncode == (130 if how == "ctrl-c" else 143)
-    assert (
-        err.strip()
-        .splitlines()[-1]
-        .startswith(
-            "auglab: interrupted; every job stopped at its last checkpoint. To continue, rerun "
-            "the same command: "
-        )
+    assert proc.returncode == 130
+    same = [Path(sys.executable).name, str(REPO / "train.py"), *STOPPED, f"hydra.sweep.dir={sweep}"]
+    assert err.strip().splitlines()[-1] == (
+        "auglab: interrupted; every job stopped at its last checkpoint. To continue, rerun "
+        f"the same command: {shlex.join(same)}"
     )
     assert "Traceback" not in err
     assert record(sweep / "1")["status"] == "interrupted"
@@ -169,3 +167,22 @@ def test_a_stopped_sweep_ends_within_seconds_and_its_rerun_continues_to_the_same
     assert "job 1: resuming from epoch" in again.stdout
     for job in ("0", "1"):
         assert results(sweep / job) == results(whole_sweep / job)
+
+
+def test_sigterm_to_the_sweep_process_alone_stops_every_job(run_env, tmp_path):
+    """What `kill PID` or a scheduler does: the workers never see the signal themselves;
+    they stop on the sweep's stop file."""
+    sweep = tmp_path / "sweep"
+    args = ["-m", "data.size=1000,2000", "trainer.max_epochs=20", *QUICK]
+    proc = popen(*args, f"hydra.sweep.dir={sweep}", env=run_env)
+    last = sweep / "1" / "checkpoints" / "last.ckpt"
+    wait_for(lambda: last.exists() or proc.poll() is not None)
+    os.kill(proc.pid, signal.SIGTERM)
+    stopped_at = time.monotonic()
+    _, err = proc.communicate(timeout=60)
+    assert time.monotonic() - stopped_at < 20
+    assert proc.returncode == 143
+    assert "auglab: SIGTERM: stopping every job at its next batch" in err
+    assert [record(sweep / n)["status"] for n in "01"] == ["interrupted", "interrupted"]
+    assert record(sweep / "1")["error"].startswith("stopped (the sweep was stopped); a rerun")
+    wait_for(lambda: not _alive(proc.pid), timeout=15)

@@ -17,6 +17,10 @@ from hydra_plugins.hydra_submitit_launcher.submitit_launcher import LocalLaunche
 
 @contextlib.contextmanager
 def _results_never_raise() -> Iterator[None]:
+    """The one workaround here: hydra-submitit-launcher's ``launch`` submits the array and
+    returns ``[j.results()[0] for j in jobs]`` with no hook in between, so the only ways to
+    collect each job on its own are swapping ``Job.results`` for the call, or copying
+    its 60-line ``launch``. The swap is undone when ``launch`` returns."""
     import submitit
 
     original = submitit.Job.results

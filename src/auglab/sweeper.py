@@ -184,6 +184,8 @@ class FaultTolerantSweeper(Sweeper):
         for entry, result in zip(batch, results, strict=False):
             reason = "its process ended without a record"
             if result.status == JobStatus.FAILED:
+                # The dataclass field behind JobReturn.return_value, whose public getter
+                # re-raises the error and prints to stderr: we only want its one line.
                 reason = f"its process died ({one_line(result._return_value)})"
             self._settle(sweep_dir, entry, reason, stop)
         return results
