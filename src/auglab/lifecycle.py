@@ -111,6 +111,9 @@ class _Job:
                 self.output_dir,
             )
             return self._optimized(previous)
+        if self.stop.reason() is not None:  # queued behind jobs the stop already ended
+            log.info("%s: the sweep is stopping: not started", self.name)
+            return math.nan
         self.record = JobRecord(
             status="running",
             overrides=list(HydraConfig.get().overrides.task),

@@ -122,7 +122,8 @@ class SweepStop:
         try:
             yield self
         finally:
-            self._signals.restore()
+            if not self.requested:  # once stopping, a second signal still means "at once"
+                self._signals.restore()
             self.path.unlink(missing_ok=True)
 
 

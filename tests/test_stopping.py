@@ -1,0 +1,64 @@
+"""Stop requests: the first signal asks, a second ends the process at once; a job sees a
+sweep's stop file, and only its own sweep's."""
+
+from __future__ import annotations
+
+import pickle
+import signal
+import subprocess
+import sys
+import textwrap
+
+from auglab.stopping import STOP_ENV, JobStop, SweepStop, exit_status
+
+
+def test_the_first_signal_asks_and_a_second_stops_the_process_at_once(tmp_path):
+    code = textwrap.dedent(
+        f"""
+        import sys, time
+        from pathlib import Path
+        from auglab.stopping import SweepStop
+        stop = SweepStop(Path({str(tmp_path)!r}))
+        with stop.installed():
+            print("ready", flush=True)
+            while not stop.requested:
+                time.sleep(0.01)
+            print("asked", stop.path.exists(), flush=True)
+            time.sleep(30)
+        """
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    assert proc.stdout.readline().strip() == "ready"
+    proc.send_signal(signal.SIGINT)
+    assert proc.stdout.readline().strip() == "asked True"
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=10)
+    assert proc.returncode == exit_status(signal.SIGINT) == 130
+    assert "stopping every job at its next batch" in err and "stopped at once" in err
+    assert "Traceback" not in err
+
+
+def test_a_job_sees_its_own_sweeps_stop_file_only(tmp_path, monkeypatch):
+    sweep = SweepStop(tmp_path)
+    other = SweepStop(tmp_path)
+    monkeypatch.setenv(STOP_ENV, sweep.token)
+    job = JobStop(tmp_path)
+    assert job.reason() is None
+    other.path.touch()
+    job._next_poll = 0.0
+    assert job.reason() is None
+    sweep.path.touch()
+    job._next_poll = 0.0
+    assert job.reason() == "the sweep was stopped"
+    assert job.signum == signal.SIGINT
+
+
+def test_a_job_stop_pickles_to_its_stop_file_alone(tmp_path, monkeypatch):
+    monkeypatch.setenv(STOP_ENV, "abc")
+    job = JobStop(tmp_path)
+    copy = pickle.loads(pickle.dumps(job))  # what ddp_spawn sends its processes
+    assert copy.path == job.path and copy.lost is None
+    job.path.touch()
+    assert copy.reason() == "the sweep was stopped"
