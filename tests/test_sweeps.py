@@ -114,6 +114,7 @@ def _env(mnist_root: Path, tmp: Path) -> dict[str, str]:
     return dict(env, WANDB_SILENT="true", WANDB_DIR=str(tmp), PYTHONWARNINGS="ignore")
 
 
+@pytest.mark.xdist_group("finished_runs")  # one worker builds the fixture, not both
 @pytest.mark.parametrize("damaged", [["last.ckpt"], ["last.ckpt", "best"]])
 def test_a_truncated_checkpoint_is_passed_over_and_the_run_still_ends_the_same(
     run_env, tmp_path, finished_runs, damaged
