@@ -8,6 +8,7 @@ import json
 import os
 import shlex
 import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -122,16 +123,21 @@ def whole_sweep(mnist_root, tmp_path_factory) -> Path:
 STOPPED = ["-m", "data.size=1000,2000", "aug=on", "trainer.max_epochs=3", *QUICK]
 
 
+def started(sweep: Path, env: dict[str, str], args: list[str] = STOPPED) -> subprocess.Popen:
+    """The sweep running, once job 1 has its first epoch's checkpoint (mid-way or near)."""
+    proc = popen(*args, f"hydra.sweep.dir={sweep}", env=env)
+    last = sweep / "1" / "checkpoints" / "last.ckpt"
+    wait_for(lambda: last.exists() or proc.poll() is not None)
+    return proc
+
+
 @pytest.mark.xdist_group("whole_sweep")
 def test_a_sweep_killed_mid_job_resumes_to_the_records_of_an_uninterrupted_one(
     run_env, tmp_path, whole_sweep
 ):
-    # The default launcher runs both jobs at once: kill the sweep, workers and all, once
-    # job 1 has its first epoch's checkpoint, mid-way through its second epoch or near.
+    # The default launcher runs both jobs at once: kill the sweep, workers and all.
     killed = tmp_path / "killed"
-    proc = popen(*STOPPED, f"hydra.sweep.dir={killed}", env=run_env)
-    last = killed / "1" / "checkpoints" / "last.ckpt"
-    wait_for(lambda: last.exists() or proc.poll() is not None)
+    proc = started(killed, run_env)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.communicate()
     assert record(killed / "1")["status"] == "running"
@@ -148,9 +154,7 @@ def test_ctrl_c_stops_a_sweep_within_seconds_and_its_rerun_continues_to_the_same
     run_env, tmp_path, whole_sweep
 ):
     sweep = tmp_path / "sweep"
-    proc = popen(*STOPPED, f"hydra.sweep.dir={sweep}", env=run_env)
-    last = sweep / "1" / "checkpoints" / "last.ckpt"
-    wait_for(lambda: last.exists() or proc.poll() is not None)
+    proc = started(sweep, run_env)
     os.killpg(proc.pid, signal.SIGINT)  # the terminal sends it to the whole process group
     stopped_at = time.monotonic()
     _, err = proc.communicate(timeout=60)
@@ -175,10 +179,7 @@ def test_sigterm_to_the_sweep_process_alone_stops_every_job(run_env, tmp_path):
     """What `kill PID` or a scheduler does: the workers never see the signal themselves;
     they stop on the sweep's stop file."""
     sweep = tmp_path / "sweep"
-    args = ["-m", "data.size=1000,2000", "trainer.max_epochs=20", *QUICK]
-    proc = popen(*args, f"hydra.sweep.dir={sweep}", env=run_env)
-    last = sweep / "1" / "checkpoints" / "last.ckpt"
-    wait_for(lambda: last.exists() or proc.poll() is not None)
+    proc = started(sweep, run_env, ["-m", "data.size=1000,2000", "trainer.max_epochs=20", *QUICK])
     os.kill(proc.pid, signal.SIGTERM)
     stopped_at = time.monotonic()
     _, err = proc.communicate(timeout=60)
