@@ -94,7 +94,6 @@ class _Job:
         self.previous: JobRecord | None = None
         sweep_dir = Path(HydraConfig.get().sweep.dir) if multirun else None
         self.stop = JobStop(sweep_dir)
-        self.single_process = True
 
     # ---- the writer (rank 0) ---------------------------------------------------------------
 
