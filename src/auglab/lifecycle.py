@@ -33,15 +33,12 @@ from omegaconf.errors import OmegaConfBaseException
 
 from auglab.errors import Diverged, one_line
 from auglab.lock import LOCK_FILE, JobLock
-from auglab.outputs import discard_job_dir
+from auglab.outputs import discard_job_dir, other_config_line
 from auglab.plan import (
     COMPOSED_FILE,
-    composed,
-    differences,
-    dir_fingerprint,
     fingerprint,
     job_number,
-    read_composed,
+    other_config,
     write_composed,
 )
 from auglab.record import JobRecord, read_record, write_record
@@ -100,9 +97,9 @@ class _Job:
     def run(self, lock: JobLock) -> float:
         self.stop.lost = lock.lost
         self.previous = previous = read_record(self.output_dir)
-        theirs = dir_fingerprint(self.output_dir, previous.fingerprint if previous else None)
-        if theirs is not None and theirs != self.fingerprint:
-            return self._other_config()
+        what = other_config(self.output_dir, self.cfg)
+        if what is not None:
+            return self._other_config(what)
         if previous is not None and previous.ok:
             log.info(
                 "%s: finished, skipping (delete %s or pick another dir to train again)",
@@ -168,20 +165,14 @@ class _Job:
         self._save(stage="fit", threads=threads, resumed_from=resumed)
         return start
 
-    def _other_config(self) -> float:
+    def _other_config(self, what: str) -> float:
         """This dir's record or checkpoints were made by another config: never reported or
         resumed as this one."""
-        theirs = read_composed(self.output_dir) or {}
-        what = differences(theirs, composed(self.cfg))
-        kind = "job" if self.multirun else "run"
-        line = f"{self.output_dir} holds a {kind} of another config ({what})"
         if self.multirun:
+            line = f"{self.output_dir} holds a job of another config ({what})"
             log.error("%s: %s: left untouched", self.name, line)
             return math.nan
-        raise SystemExit(
-            f"auglab: error: {line}: leave hydra.run.dir unset for a new dir, or delete "
-            f"{self.output_dir} to train this config there"
-        )
+        raise SystemExit(f"auglab: error: {other_config_line(self.output_dir, what)}")
 
     def _failed(self, err: BaseException, lock: JobLock) -> float:
         """Record the end; a sweep goes on to its next job, a single run exits with one line."""

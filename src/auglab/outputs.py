@@ -60,24 +60,22 @@ class WritableOutputs(Callback):
 def check_one_config(run_dir: Path, config: DictConfig) -> None:
     """Exit with one line, before Hydra writes into it, when ``run_dir`` holds a run of
     another config: its record or checkpoints are never reported or resumed as this one's."""
-    from auglab.plan import composed, differences, dir_fingerprint, fingerprint, read_composed
-    from auglab.record import read_record
+    from auglab.plan import other_config
     from auglab.runtime import rank
 
     if rank() != 0 or not run_dir.is_dir():
         return  # DDP's other processes re-enter the dir their rank 0 checked
-    record = read_record(run_dir)
-    theirs = dir_fingerprint(run_dir, record.fingerprint if record else None)
-    if record is None and not (run_dir / "checkpoints").is_dir() or theirs is None:
-        return
-    if theirs != fingerprint(config):
-        what = differences(read_composed(run_dir) or {}, composed(config))
-        print(
-            f"auglab: error: {run_dir} holds a run of another config ({what}): leave "
-            f"hydra.run.dir unset for a new dir, or delete {run_dir} to train this config there",
-            file=sys.stderr,
-        )
+    what = other_config(run_dir, config)
+    if what is not None:
+        print(f"auglab: error: {other_config_line(run_dir, what)}", file=sys.stderr)
         sys.exit(2)
+
+
+def other_config_line(run_dir: Path, what: str) -> str:
+    return (
+        f"{run_dir} holds a run of another config ({what}): leave hydra.run.dir unset for a "
+        f"new dir, or delete {run_dir} to train this config there"
+    )
 
 
 def check_writable(directory: Path, key: str) -> None:

@@ -104,6 +104,16 @@ def dir_fingerprint(job_dir: Path, recorded: str | None = None) -> str | None:
     return None if found is None else fingerprint(found)
 
 
+def other_config(job_dir: Path, cfg: DictConfig | Mapping[str, Any]) -> str | None:
+    """What differs (``optim.lr: 0.001 -> 0.01``) when ``job_dir`` holds a record or a
+    composed config of another config than ``cfg``; None when it is ``cfg``'s or empty."""
+    record = read_record(job_dir)
+    theirs = dir_fingerprint(job_dir, record.fingerprint if record else None)
+    if theirs is None or theirs == fingerprint(cfg):
+        return None
+    return differences(read_composed(job_dir) or {}, composed(cfg))
+
+
 @dataclass(frozen=True)
 class PlanEntry:
     """One job of a sweep dir. ``fingerprint`` is None for a combination that does not

@@ -48,6 +48,7 @@ class SweepSummary(Callback):
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         from auglab.report import REPORT_MD, make_report
+        from auglab.summary import job_state
         from auglab.sweeper import last_stop
 
         sweep_dir = Path(config.hydra.sweep.dir)
@@ -71,7 +72,7 @@ class SweepSummary(Callback):
             sys.exit(exit_status(last_stop.signum))
         if report is None:
             return
-        elsewhere = [r for r in report.jobs if r.error == "running elsewhere" and not r.ended]
+        elsewhere = [r for r in report.jobs if job_state(r) == "running elsewhere"]
         if elsewhere:
             log.warning(
                 "%d jobs are being trained by another process; `python -m auglab.report %s` "
