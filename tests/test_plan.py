@@ -47,6 +47,15 @@ def test_the_fingerprint_changes_with_anything_that_changes_a_result():
     assert fingerprint(cfg(**{"data.path": "${data_dir}/y"})) != fingerprint(cfg())
 
 
+def test_a_key_added_at_its_neutral_default_keeps_older_fingerprints():
+    # data.subset_seed=null does what configs without the key did: their jobs stay theirs.
+    assert fingerprint(cfg(**{"data.subset_seed": None})) == fingerprint(cfg())
+    assert fingerprint(cfg(**{"data.subset_seed": 0})) != fingerprint(cfg())
+    plain = {"data": {"size": 100, "subset_seed": None}}  # as read back from composed.yaml
+    assert fingerprint(plain) == fingerprint({"data": {"size": 100}})
+    assert plain["data"] == {"size": 100, "subset_seed": None}  # left as it was
+
+
 def test_differences_name_each_changed_key_old_and_new():
     assert differences(cfg(), cfg(**{"optim.lr": 0.01})) == "optim.lr: 0.001 -> 0.01"
     many = differences(cfg(), cfg(seed=1, **{"optim.lr": 1, "data.size": 2, "optim.x": 3}))

@@ -24,6 +24,21 @@ def test_records_from_before_per_class_accuracy_read_as_not_recorded(tmp_path):
     assert (old.test_acc, old.test_class_acc, old.class_names) == (0.9, None, None)
 
 
+def test_the_subset_seed_is_read_from_the_overrides_where_a_record_lacks_it(tmp_path):
+    (tmp_path / "metrics.json").write_text(
+        '{"status": "finished", "seed": 1, "overrides": ["data.subset_seed=7", "seed=1"]}\n'
+    )
+    assert read_record(tmp_path).draws == (7, 1)  # a record from before the field
+    write_record(JobRecord(status="finished", overrides=["+data.subset_seed=3"]), tmp_path)
+    assert record(tmp_path)["subset_seed"] == 3  # written out, typed
+    assert JobRecord(status="finished", subset_seed=2, overrides=["data.subset_seed=3"]).draws == (
+        2,
+        None,
+    )  # the field wins: it is what the job trained on
+    for overrides in ([], ["data.subset_seed=null"], ["data.size=100"]):
+        assert JobRecord(status="finished", overrides=overrides, seed=4).draws == (None, 4)
+
+
 def test_a_run_without_logger_drops_the_learning_rate_monitor_and_records_each_class(
     run_env, tmp_path
 ):

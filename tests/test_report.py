@@ -1,10 +1,12 @@
 """The sweep report: accuracy by size and setting over seeds with intervals, paired differences
 to off, exchange rates, per-class effects, tuning on validation, the plan's unfinished jobs,
-the CLI."""
+the CLI; resampled training subsets (data.subset_seed): pairing and the subset / seed split."""
 
 from __future__ import annotations
 
 import csv
+import math
+import statistics
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -28,6 +30,7 @@ from auglab.report import (
     setting_label,
     write_report,
 )
+from auglab.stats import t_interval
 from tests.helpers import REPO, record, train, write_job
 
 
@@ -439,8 +442,12 @@ def test_jobs_are_paired_by_seed_at_the_same_size_and_other_overrides(tmp_path):
         overrides = ["data.size=100", f"aug={aug}", f"seed={seed}", f"optim={optim}"]
         finished_job(tmp_path, num, overrides, acc)
     compared = {c.cell.setting: c for c in comparisons(cells(records(tmp_path)))}
-    assert compared["on, optim=adam"].diffs == {1: pytest.approx(0.10), 2: pytest.approx(0.02)}
-    assert compared["on, optim=sgd"].diffs == {1: pytest.approx(-0.05)}
+    # Keyed by draws: (subset seed, seed), no subset seed here.
+    assert compared["on, optim=adam"].diffs == {
+        (None, 1): pytest.approx(0.10),
+        (None, 2): pytest.approx(0.02),
+    }
+    assert compared["on, optim=sgd"].diffs == {(None, 1): pytest.approx(-0.05)}
     rows = table_rows(section(write_report(tmp_path), "Difference to off"))
     assert [row[0] for row in rows] == ["on, optim=adam", "on, optim=sgd"]
     assert [row[2] for row in rows] == ["+6.00", "−5.00"] and [row[4] for row in rows] == ["2", "1"]
@@ -566,3 +573,95 @@ def test_select_refuses_the_test_set_and_unknown_metrics(tmp_path, capsys):
     )
     with pytest.raises(ConfigError, match="not a recorded metric"):
         cells(records(tmp_path), select="val/f1")
+
+
+# ---- resampled training subsets: data.subset_seed ------------------------------------------
+
+SUBSETS = {0: 0.02, 1: 0.0, 2: -0.02}  # a_subset: variance 4e-4, sd 2.00 pts
+SEEDS = {0: 0.01, 1: -0.01}  # b_seed: variance 2e-4, sd 1.41 pts
+
+
+def subset_sweep(sweep: Path, accs: dict[tuple[str, int | None, int], float]) -> None:
+    """One finished job per (aug, subset seed, seed) at 100 images, with a plan."""
+    jobs = {}
+    for num, ((aug, subset, seed), acc) in enumerate(accs.items()):
+        jobs[num] = ["data.size=100", f"aug={aug}", f"data.subset_seed={subset}", f"seed={seed}"]
+        finished_job(sweep, num, jobs[num], acc)
+    plan(sweep, jobs)
+
+
+def additive(aug: str, gain: float = 0.0, skip: tuple = ()) -> dict:
+    """accuracy = 0.8 + gain + a_subset + b_seed exactly, over 3 subsets x 2 seeds."""
+    return {
+        (aug, sub, seed): 0.8 + gain + a + b
+        for sub, a in SUBSETS.items()
+        for seed, b in SEEDS.items()
+        if (sub, seed) not in skip
+    }
+
+
+def test_settings_are_paired_by_subset_seed_and_seed_with_an_interval_over_all_pairs(tmp_path):
+    # on gains 5 points plus a pair-specific wobble; it lacks (2, 1); off has an extra subset.
+    wobble = {(0, 0): 0.01, (0, 1): -0.01, (1, 0): 0.02, (1, 1): 0.0, (2, 0): -0.005}
+    on = {k: v + wobble[k[1:]] for k, v in additive("on", 0.05, skip=((2, 1),)).items()}
+    subset_sweep(tmp_path, {**additive("off"), ("off", 9, 0): 0.5, **on})
+    table_cells = cells(records(tmp_path))
+    assert [(c.setting, len(c.jobs), len(c.subset_seeds)) for c in table_cells] == [
+        ("off", 7, 4),
+        ("on", 5, 3),
+    ]  # data.subset_seed places a job, it names no setting
+    (comp,) = comparisons(table_cells)
+    assert comp.diffs == {k: pytest.approx(0.05 + w) for k, w in wobble.items()}
+    expected = t_interval([0.05 + w for w in wobble.values()])
+    assert (comp.interval.low, comp.interval.high) == pytest.approx((expected.low, expected.high))
+    report = write_report(tmp_path)
+    assert table_rows(section(report, "Difference to off")) == [
+        ["on", "100", "+5.30 *", f"[+{100 * expected.low:.2f}, +{100 * expected.high:.2f}]", "5"]
+    ]
+    assert "(subset seed, seed) pairs both ran" in report
+
+
+def test_the_same_seed_on_other_subsets_is_never_paired(tmp_path):
+    subset_sweep(tmp_path, {("off", 0, 0): 0.8, ("off", 1, 0): 0.7, ("on", 2, 0): 0.9})
+    (comp,) = comparisons(cells(records(tmp_path)))
+    assert comp.diffs == {}
+    rows = table_rows(section(write_report(tmp_path), "Difference to off"))
+    assert rows == [["on", "100", "no (subset seed, seed) in common", "", "0"]]
+
+
+def test_the_report_splits_each_cells_spread_into_subset_seed_and_residual(tmp_path):
+    subset_sweep(tmp_path, {**additive("off"), **additive("on", 0.05)})
+    report = make_report(tmp_path)
+    plain = {row["setting"]: row for row in report.tables["variance"]}
+    for row in plain.values():
+        assert (row["train_size"], row["subsets"], row["seeds"]) == (100, 3, 2)
+        assert row["subset_var"] == pytest.approx(statistics.variance(SUBSETS.values()))
+        assert row["seed_var"] == pytest.approx(statistics.variance(SEEDS.values()))
+        assert row["residual_var"] == pytest.approx(0, abs=1e-12)
+        assert (row["subset_share"], row["seed_share"]) == pytest.approx((2 / 3, 1 / 3))
+    assert math.sqrt(plain["off"]["seed_var"]) == pytest.approx(0.01414, abs=1e-5)
+    assert table_rows(section(report.text, "Subset or seed")) == [
+        ["off", "100", "3 x 2", "2.00 (67%)", "1.41 (33%)", "0.00 (0%)"],
+        ["on", "100", "3 x 2", "2.00 (67%)", "1.41 (33%)", "0.00 (0%)"],
+    ]
+    accuracy = report.text.split("## ")[0]
+    assert "training subsets (`data.subset_seed`) and seeds" in accuracy
+    assert [(row[0], row[-2], row[-1]) for row in table_rows(accuracy)] == [
+        ("off", "2", "3"),  # seeds, subsets
+        ("on", "2", "3"),
+    ]
+
+
+def test_a_subset_grid_too_small_to_split_says_so(tmp_path):
+    subset_sweep(tmp_path, {("off", 0, 0): 0.8, ("off", 1, 0): 0.7})  # one seed
+    report = make_report(tmp_path)
+    assert "cannot be split" in section(report.text, "Subset or seed")
+    assert report.tables["variance"] == []
+
+
+def test_without_varied_subsets_the_report_is_as_before(tmp_path):
+    subset_sweep(tmp_path, {("off", 5, 0): 0.8, ("off", 5, 1): 0.7, ("on", 5, 0): 0.9})
+    report = make_report(tmp_path)
+    assert "Subset or seed" not in report.text and "variance" not in report.tables
+    assert "subsets" not in report.tables["accuracy"][0]
+    assert "over the seeds both ran" in report.text

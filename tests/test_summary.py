@@ -153,6 +153,18 @@ def test_a_swept_aug_is_not_repeated_as_a_record_column(tmp_path):
     assert list(read_rows(tmp_path)[0]).count("aug") == 1
 
 
+def test_a_subset_seed_gets_a_column_only_where_no_override_already_shows_it(tmp_path):
+    fake_job(tmp_path / "a", 0, ["experiment=a"], 0.7, subset_seed=3)  # set by the experiment
+    fake_job(tmp_path / "a", 1, ["experiment=b"], 0.8)
+    summarise(tmp_path / "a")
+    assert [r["subset_seed"] for r in read_rows(tmp_path / "a")] == ["3", ""]
+    fake_job(tmp_path / "b", 0, ["data.subset_seed=0"], 0.7)
+    fake_job(tmp_path / "b", 1, ["data.subset_seed=1"], 0.8)
+    summarise(tmp_path / "b")
+    assert [r["data.subset_seed"] for r in read_rows(tmp_path / "b")] == ["0", "1"]
+    assert "subset_seed" not in read_rows(tmp_path / "b")[0]
+
+
 # ---- the W&B report run ----------------------------------------------------------------------
 
 

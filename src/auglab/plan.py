@@ -54,6 +54,9 @@ NOT_RESULTS = (
     "logger",
     "optimized_metric",
 )
+#: Keys added after plans existed, at the value that does what configs without them did:
+#: left out at that value, so jobs of sweep dirs made before keep their fingerprints.
+NEUTRAL_DEFAULTS = {("data", "subset_seed"): None}
 _VERSION = 1
 
 
@@ -61,7 +64,12 @@ def composed(cfg: DictConfig | Mapping[str, Any]) -> dict[str, Any]:
     """The part of a job's config that decides its results, as plain data (unresolved)."""
     data = OmegaConf.to_container(cfg, resolve=False) if isinstance(cfg, DictConfig) else dict(cfg)
     assert isinstance(data, dict)
-    return {k: v for k, v in data.items() if k not in NOT_RESULTS}
+    result = {k: v for k, v in data.items() if k not in NOT_RESULTS}
+    for (group, key), neutral in NEUTRAL_DEFAULTS.items():
+        section = result.get(group)
+        if isinstance(section, dict) and key in section and section[key] == neutral:
+            result[group] = {k: v for k, v in section.items() if k != key}  # a copy: cfg untouched
+    return result
 
 
 def fingerprint(cfg: DictConfig | Mapping[str, Any]) -> str:

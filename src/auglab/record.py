@@ -61,6 +61,10 @@ class JobRecord:
     class_names: list[str] | None = None
     # ---- what was trained: the one size number is train_size, real images after subsetting ----
     train_size: int | None = None
+    # data.subset_seed: which seeded draw of train_size images it trained on; None: the fixed
+    # slices of data.subset. Taken from the overrides where the writer (or an older record)
+    # left it out, so the report pairs jobs by (subset_seed, seed) either way.
+    subset_seed: int | None = None
     synthetic_size: int | None = None
     samples_per_epoch: int | None = None
     aug: str | None = None
@@ -77,6 +81,16 @@ class JobRecord:
     tested_checkpoint: str | None = None
     best_checkpoint: str | None = None
     last_checkpoint: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.subset_seed is None:
+            self.subset_seed = _override_int(self.overrides or [], SUBSET_SEED_OVERRIDE)
+
+    @property
+    def draws(self) -> tuple[int | None, int | None]:
+        """(subset_seed, seed): two settings' jobs with the same draws trained on the same
+        images from the same initial weights, so their difference is the settings' alone."""
+        return self.subset_seed, self.seed
 
     @property
     def ended(self) -> bool:
@@ -103,6 +117,9 @@ class JobRecord:
         stage = f" at {self.stage}" if self.stage else ""
         return f"{label}: {self.status}{stage}: {self.error or 'no reason recorded'}"
 
+
+#: The override that sets ``JobRecord.subset_seed``.
+SUBSET_SEED_OVERRIDE = "data.subset_seed"
 
 #: The logged name of one class's test accuracy (``test/class_acc/3``): the classifier logs
 #: it, ``train.py`` reads it back from ``trainer.test`` into ``JobRecord.test_class_acc``.
@@ -168,6 +185,18 @@ def sweep_records(sweep_dir: Path) -> Iterator[tuple[Path, JobRecord]]:
             found.append((path.parent, record))
     found.sort(key=lambda item: (item[1].job_num is None, item[1].job_num or 0, item[0].name))
     yield from found
+
+
+def _override_int(overrides: list[str], key: str) -> int | None:
+    """The whole number ``key=N`` (or ``+key=N``) in ``overrides`` sets; None if none does."""
+    for override in overrides:
+        name, _, value = str(override).partition("=")
+        if name.lstrip("+~") == key:
+            try:
+                return int(value)
+            except ValueError:
+                return None  # null, or a value the job refused
+    return None
 
 
 def _finite(value: Any) -> Any:

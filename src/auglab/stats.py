@@ -3,9 +3,11 @@
 - ``t_interval``: a mean with its Student-t confidence interval (scipy's quantile).
   Seeds are few (2-5), so the t quantile, not the normal 1.96, sets the width:
   with 3 seeds the 95% half-width is 4.30 standard errors.
-- ``paired``: differences of two settings' results matched by seed, so the
-  variation every seed shares (its validation split, its initial weights, the
-  order it sees images in) cancels out of the comparison.
+- ``paired``: differences of two settings' results matched by their draws (subset
+  seed and seed), so the variation a draw shares (its training images, its initial
+  weights, the order it sees images in) cancels out of the comparison.
+- ``variance_split``: how much of the spread of a result over a subset seed x seed
+  grid comes from which images were drawn, how much from the seed (two-way ANOVA).
 - ``monotone_curve`` / ``equivalent_size``: the reference (un-augmented) accuracy
   curve made non-decreasing in training-set size, and read backwards: how many
   real images reach a given accuracy (Geiping et al. 2023's exchange rate).
@@ -17,7 +19,7 @@ import math
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 #: Confidence level of every interval in the report.
 LEVEL = 0.95
@@ -60,8 +62,73 @@ def t_interval(values: Sequence[float], level: float = LEVEL) -> Interval:
 
 
 def paired(a: Mapping[K, float], b: Mapping[K, float]) -> dict[K, float]:
-    """``a[k] - b[k]`` for every key (seed) both have, in ``a``'s order."""
+    """``a[k] - b[k]`` for every key (a job's draws: subset seed, seed) both have, in ``a``'s order."""
     return {k: value - b[k] for k, value in a.items() if k in b}
+
+
+@dataclass(frozen=True)
+class VarianceSplit:
+    """Variance components of one result over ``n_subsets`` x ``n_seeds`` runs."""
+
+    subset: float  # between training subsets (data.subset_seed)
+    seed: float  # between seeds (initial weights, sample order, augmentation draws)
+    residual: float  # subset x seed interaction and noise, inseparable with one run per pair
+    n_subsets: int
+    n_seeds: int
+
+    @property
+    def total(self) -> float:
+        """The estimated variance of one run: the sum of the components."""
+        return self.subset + self.seed + self.residual
+
+    def share(self, component: float) -> float | None:
+        """``component``'s fraction of ``total``; None when every run gave the same result."""
+        return component / self.total if self.total > 0 else None
+
+
+def variance_split(values: Mapping[tuple[Any, Any], float]) -> VarianceSplit | None:
+    """Split the variance of ``values[(subset, seed)]`` into subset, seed and residual parts.
+
+    Two-way crossed random-effects model with one run per (subset, seed) pair,
+    ``y_ij = mu + a_i + b_j + e_ij`` with variances s2_subset, s2_seed, s2_res, estimated
+    by the ANOVA (method of moments) estimator. Over ``a`` subsets and ``b`` seeds:
+
+    - ``MS_subset = b * sum_i (mean_i. - mean..)^2 / (a - 1)``, expected ``s2_res + b s2_subset``;
+    - ``MS_seed = a * sum_j (mean_.j - mean..)^2 / (b - 1)``, expected ``s2_res + a s2_seed``;
+    - ``MS_res = sum_ij (y_ij - mean_i. - mean_.j + mean..)^2 / ((a - 1)(b - 1))``, expected ``s2_res``;
+
+    so ``s2_subset = (MS_subset - MS_res) / b``, ``s2_seed = (MS_seed - MS_res) / a`` and
+    ``s2_res = MS_res``, a negative estimate set to 0 (the usual truncation: the data show
+    no such component). The grid must be complete, so only the seeds every subset ran
+    count; None with fewer than 2 subsets or 2 such seeds. With few levels (3 x 3) each
+    component is a rough estimate: read the split, not the digits.
+    """
+    subsets = list(dict.fromkeys(subset for subset, _ in values))
+    seeds = [
+        seed
+        for seed in dict.fromkeys(seed for _, seed in values)
+        if all((subset, seed) in values for subset in subsets)
+    ]
+    a, b = len(subsets), len(seeds)
+    if a < 2 or b < 2:
+        return None
+    y = [[float(values[subset, seed]) for seed in seeds] for subset in subsets]
+    grand = statistics.fmean(v for row in y for v in row)
+    row_means = [statistics.fmean(row) for row in y]
+    col_means = [statistics.fmean(y[i][j] for i in range(a)) for j in range(b)]
+    ms_subset = b * sum((m - grand) ** 2 for m in row_means) / (a - 1)
+    ms_seed = a * sum((m - grand) ** 2 for m in col_means) / (b - 1)
+    ss_res = sum(
+        (y[i][j] - row_means[i] - col_means[j] + grand) ** 2 for i in range(a) for j in range(b)
+    )
+    ms_res = ss_res / ((a - 1) * (b - 1))
+    return VarianceSplit(
+        subset=max(0.0, (ms_subset - ms_res) / b),
+        seed=max(0.0, (ms_seed - ms_res) / a),
+        residual=ms_res,
+        n_subsets=a,
+        n_seeds=b,
+    )
 
 
 def monotone_curve(

@@ -40,6 +40,7 @@ METRIC_COLUMNS = {
 VARYING_COLUMNS = {
     "aug": ("aug", "aug"),
     "aug_strength": ("aug_strength", "aug.strength"),
+    "subset_seed": ("subset_seed", "data.subset_seed"),
     "synthetic_size": ("synthetic_size", "data.synthetic_size"),
     "samples_per_epoch": ("samples_per_epoch", "data.samples_per_epoch"),
 }

@@ -1,11 +1,11 @@
-"""select_subset / check_size on plain label arrays."""
+"""select_subset / check_size / check_subset_seed on plain label arrays."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from auglab.data.subset import check_size, select_subset
+from auglab.data.subset import check_size, check_subset_seed, select_subset
 from auglab.errors import ConfigError
 
 LABELS = np.repeat(np.arange(4), 25)  # 100 images, 25 per class
@@ -55,3 +55,43 @@ def test_check_size_refuses_anything_but_a_positive_int_with_the_fix(bad):
         check_size(bad)
     assert str(err.value).startswith(f"data.size={bad!r} must be a whole number >= 1; ")
     assert "data.size=null for all" in str(err.value)
+
+
+def test_the_default_draws_are_the_ones_before_subset_seed_existed():
+    # Golden values from the code before data.subset_seed: seed-drawn stratified, fixed slices.
+    stratified = select_subset(LABELS, 10, "stratified", seed=7, subset_seed=None)
+    assert stratified.tolist() == [13, 19, 20, 26, 32, 50, 70, 71, 78, 94]
+    reference = select_subset(LABELS, 10, "reference", 7, {10: (40, 50)}, subset_seed=None)
+    assert reference.tolist() == list(range(40, 50))
+
+
+def test_a_subset_seed_draws_the_same_images_whatever_the_mode_and_training_seed():
+    draws = {
+        tuple(select_subset(LABELS, 10, mode, seed, {10: (40, 50)}, subset_seed=0).tolist())
+        for mode in ("reference", "first", "stratified")
+        for seed in (0, 1, 42)
+    }
+    # One draw, the same in every run and process: pinned (numpy's PCG64 streams are stable).
+    assert draws == {(0, 1, 7, 41, 44, 61, 64, 74, 88, 99)}
+
+
+def test_different_subset_seeds_draw_different_class_balanced_subsets():
+    draws = [select_subset(LABELS, 12, subset_seed=s) for s in range(5)]
+    assert len({tuple(d) for d in draws}) == 5
+    for d in draws:
+        assert len(set(d)) == 12 and np.bincount(LABELS[d], minlength=4).tolist() == [3] * 4
+
+
+def test_a_subset_seed_too_large_for_a_class_names_the_knob():
+    labels = np.array([0] * 50 + [1] * 2)
+    with pytest.raises(ConfigError, match=r"^data.subset_seed=3 cannot draw 10 balanced images"):
+        select_subset(labels, 10, subset_seed=3)
+
+
+@pytest.mark.parametrize("bad", [-1, 2.5, True, "abc"])
+def test_check_subset_seed_refuses_anything_but_a_whole_number_or_null(bad):
+    assert check_subset_seed(None) is None and check_subset_seed(np.int64(3)) == 3
+    with pytest.raises(ConfigError) as err:
+        check_subset_seed(bad)
+    assert str(err.value).startswith(f"data.subset_seed={bad!r} must be a whole number >= 0; ")
+    assert "\n" not in str(err.value)

@@ -5,10 +5,13 @@ expansion to ``synthetic_size`` augmented images, and ``samples_per_epoch``.
 
 A concrete datamodule only says how to read its files (``read_split``) and,
 where a reference experiment fixes them, its validation split and subset slices.
+The validation and test images are set apart before the training subset is drawn, so
+neither ``size`` nor ``subset``/``subset_seed`` ever changes what a run is scored on.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,12 +25,14 @@ from auglab.aug.mix import mixes_batches
 from auglab.checks import check_fraction, check_int
 from auglab.data.dataset import ArrayDataset, collate_prebatched
 from auglab.data.device import DeviceBatches, to_device
-from auglab.data.subset import check_size, check_subset_mode, select_subset
+from auglab.data.subset import check_size, check_subset_mode, check_subset_seed, select_subset
 from auglab.data.synthetic import expand
 from auglab.errors import ConfigError, one_line
 
 if TYPE_CHECKING:
     import albumentations as A
+
+log = logging.getLogger(__name__)
 
 
 class ImageDataModule(L.LightningDataModule):
@@ -43,6 +48,7 @@ class ImageDataModule(L.LightningDataModule):
         data_dir: str | Path,
         size: int | None = None,
         subset: str = "reference",
+        subset_seed: int | None = None,
         batch_size: int = 64,
         eval_batch_size: int = 256,
         num_workers: int = 0,
@@ -62,6 +68,9 @@ class ImageDataModule(L.LightningDataModule):
         self.data_dir = Path(data_dir)
         self.size = check_size(size)
         self.subset = check_subset_mode(subset)
+        #: Seeds a class-stratified draw of the training subset, apart from ``seed``: the
+        #: images a run trains on vary with it, never with the training seed.
+        self.subset_seed = check_subset_seed(subset_seed)
         self.batch_size = check_int(batch_size, "data.batch_size", 1)
         self.eval_batch_size = check_int(eval_batch_size, "data.eval_batch_size", 1)
         self.num_workers = check_int(
@@ -112,6 +121,8 @@ class ImageDataModule(L.LightningDataModule):
         self._on_device: dict[str, tuple[torch.device, torch.Tensor, torch.Tensor]] = {}
         #: Real images the training set comes from (before any synthetic expansion).
         self.train_size: int | None = None
+        #: Their rows in ``read_split("train")``: which images the subset took.
+        self.train_indices: np.ndarray | None = None
         #: Draws the order of training samples (and the loader's worker seeds) apart from
         #: torch's global generator, so it is saved in checkpoints and a resumed run
         #: continues the same sequence of epochs (``state_dict``).
@@ -127,6 +138,13 @@ class ImageDataModule(L.LightningDataModule):
 
     def validation_split(self, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(training pool, validation) indices; default: seeded stratified ``val_fraction``."""
+        if self.split_seed is None and self.subset_seed is not None:
+            # The pool would follow `seed`, and so would the images drawn from it.
+            raise ConfigError(
+                f"data.subset_seed={self.subset_seed} keeps the training images the same for "
+                "every seed, but data.split_seed=null draws the validation split (and the pool "
+                "left to train on) with each seed: set data.split_seed, e.g. data.split_seed=0"
+            )
         rng = np.random.default_rng(self.seed if self.split_seed is None else self.split_seed)
         val = []
         for c in np.unique(labels):
@@ -171,13 +189,9 @@ class ImageDataModule(L.LightningDataModule):
                 pool, val = np.arange(len(labels)), None
             else:
                 pool, val = self.validation_split(labels)
-            chosen = pool[
-                select_subset(
-                    labels[pool], self.size, self.subset, self.seed, self.reference_slices
-                )
-            ]
+            chosen = pool[self._subset(labels[pool])]
             self.train_set = ArrayDataset(images[chosen], labels[chosen], transform=self.augment)
-            self.train_size = len(chosen)
+            self.train_size, self.train_indices = len(chosen), chosen
             if self.synthetic_size is not None:
                 # Trained on without online augmentation, as E1's synthetic run.
                 self.train_set = ArrayDataset(
@@ -197,6 +211,25 @@ class ImageDataModule(L.LightningDataModule):
         if self.test_set is None and stage in (None, "test", "predict"):
             images, labels = self.read_split("test")
             self.test_set = ArrayDataset(self._pad(images), labels)
+
+    def _subset(self, pool_labels: np.ndarray) -> np.ndarray:
+        """Positions in the training pool (validation already set apart) the run trains on."""
+        if self.subset_seed is not None and self.subset != "stratified" and self.size is not None:
+            log.info(
+                "data.subset_seed=%d: a class-stratified draw of %d images replaces "
+                "data.subset=%s's fixed slice",
+                self.subset_seed,
+                self.size,
+                self.subset,
+            )
+        return select_subset(
+            pool_labels,
+            self.size,
+            self.subset,
+            self.seed,
+            self.reference_slices,
+            subset_seed=self.subset_seed,
+        )
 
     def state_dict(self) -> dict[str, torch.Tensor]:
         return {"order_generator": self.order_generator.get_state()}

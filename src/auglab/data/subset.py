@@ -1,4 +1,13 @@
-"""Which training images a run sees: the size knob of every experiment."""
+"""Which training images a run sees: the size knob of every experiment.
+
+Two seeds can decide it, and they mean different things:
+
+- ``data.subset_seed`` (null by default): given, the subset is a class-stratified draw
+  seeded by it alone, whatever ``data.subset`` says, so every training ``seed`` trains on
+  the same images and a sweep over both separates "which images" from "which run".
+- ``data.subset=stratified`` without it draws with the training ``seed`` (``data.seed``,
+  ``${seed}``): each seed then trains on other images, as before ``subset_seed`` existed.
+"""
 
 from __future__ import annotations
 
@@ -24,6 +33,18 @@ def check_size(size: object) -> int | None:
     )
 
 
+def check_subset_seed(subset_seed: object) -> int | None:
+    """A whole number >= 0 (numpy's generators refuse negative seeds), or null."""
+    return check_int(
+        subset_seed,
+        "data.subset_seed",
+        0,
+        allow_none=True,
+        hint="it seeds a class-stratified draw of data.size training images, the same for "
+        "every seed; null keeps data.subset's fixed slices",
+    )
+
+
 def check_subset_mode(mode: str) -> str:
     if mode not in SUBSET_MODES:
         raise ConfigError(f"data.subset={mode!r} is unknown: use one of {', '.join(SUBSET_MODES)}")
@@ -36,13 +57,16 @@ def select_subset(
     mode: str = "reference",
     seed: int = 0,
     reference_slices: Mapping[int, tuple[int, int]] | None = None,
+    subset_seed: int | None = None,
 ) -> np.ndarray:
     """Indices into the training pool (``labels``) for a run of ``size`` images.
 
     ``reference`` reproduces the published slices where a dataset defines them
     (E1's [550:1550] for 1,000, ...) and otherwise takes the first ``size``
     images in file order; ``first`` always takes the first ``size`` (what E1's
-    synthetic-set loop really read); ``stratified`` draws a seeded, class-balanced sample.
+    synthetic-set loop really read); ``stratified`` draws a seeded, class-balanced
+    sample with ``seed``. A ``subset_seed`` replaces all three by the stratified draw
+    seeded with it, which depends on (subset_seed, size, labels) only.
     """
     available = len(labels)
     if size is None:
@@ -52,14 +76,18 @@ def select_subset(
             f"data.size={size} is larger than the {available} training images available: "
             f"use data.size<={available}, or data.size=null for all of them"
         )
+    if subset_seed is not None:
+        return _stratified(labels, size, subset_seed, f"data.subset_seed={subset_seed}")
     if check_subset_mode(mode) == "stratified":
-        return _stratified(labels, size, np.random.default_rng(seed))
+        return _stratified(labels, size, seed, "data.subset=stratified")
     slices = reference_slices if mode == "reference" else None
     start, stop = (slices or {}).get(size, (0, size))
     return np.arange(start, stop)
 
 
-def _stratified(labels: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
+def _stratified(labels: np.ndarray, size: int, seed: int, knob: str) -> np.ndarray:
+    """``size`` indices, an equal share of each class, drawn by ``default_rng(seed)``."""
+    rng = np.random.default_rng(seed)
     classes, counts = np.unique(labels, return_counts=True)
     quota = np.full(len(classes), size // len(classes))
     # The remainder goes to randomly chosen classes, so no class is always favoured.
@@ -67,9 +95,9 @@ def _stratified(labels: np.ndarray, size: int, rng: np.random.Generator) -> np.n
     short = quota > counts
     if short.any():
         raise ConfigError(
-            f"data.subset=stratified cannot draw {size} balanced images: class "
+            f"{knob} cannot draw {size} balanced images: class "
             f"{classes[short][0]} has only {counts[short][0]}; use a smaller data.size "
-            "or data.subset=reference"
+            "or data.subset=reference with data.subset_seed=null"
         )
     picked = [
         rng.choice(np.flatnonzero(labels == c), size=q, replace=False)

@@ -19,6 +19,8 @@ from auglab.report.analysis import (
     off_curves,
     other_keys,
     setting_label,
+    spreads,
+    varies_subsets,
 )
 from auglab.report.build import Report, make_report, shown_jobs, write_report
 from auglab.report.cli import configured_select, main
@@ -44,5 +46,7 @@ __all__ = [
     "report_markdown",
     "setting_label",
     "shown_jobs",
+    "spreads",
+    "varies_subsets",
     "write_report",
 ]

@@ -1,6 +1,9 @@
 """What the report concludes, as plain data: settings, their cells, the comparisons to
-``off`` and the exchange rates. No formatting here, so the markdown, the figure and the
-W&B tables all read the same numbers."""
+``off``, the exchange rates and the split of each cell's spread into subset and seed. No
+formatting here, so the markdown, the figure and the W&B tables all read the same numbers.
+
+A job's draws are its (subset seed, seed) (``JobRecord.draws``): a cell averages over all
+of them, and two settings are compared job by job with the same draws."""
 
 from __future__ import annotations
 
@@ -11,13 +14,22 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from auglab.record import JobRecord, selection_metric
-from auglab.stats import Bound, Interval, equivalent_size, monotone_curve, paired, t_interval
+from auglab.stats import (
+    Bound,
+    Interval,
+    VarianceSplit,
+    equivalent_size,
+    monotone_curve,
+    paired,
+    t_interval,
+    variance_split,
+)
 from auglab.summary import job_overrides, parse_override, varying_keys
 
 log = logging.getLogger(__name__)
 
-#: Overrides that place a job on the plot (x, line, seed) rather than name another setting.
-PLACED_BY = ("data.size", "seed", "aug", "data.synthetic_size")
+#: Overrides that place a job on the plot (x, line, draws) rather than name another setting.
+PLACED_BY = ("data.size", "seed", "aug", "data.synthetic_size", "data.subset_seed")
 #: The reference setting: no augmentation, real images only.
 OFF = "off"
 
@@ -51,51 +63,62 @@ class Cell:
         return tuple(j.seed for j in self.jobs)
 
     @property
+    def subset_seeds(self) -> tuple[int | None, ...]:
+        """The distinct subset seeds of its jobs (None: the fixed slices), in job order."""
+        return tuple(dict.fromkeys(j.subset_seed for j in self.jobs))
+
+    @property
     def mean(self) -> float:
         return statistics.fmean(self.accs)
 
     @property
     def std(self) -> float | None:
-        """Sample standard deviation over seeds; None for a single run."""
+        """Sample standard deviation over its runs; None for a single run."""
         return statistics.stdev(self.accs) if len(self.accs) > 1 else None
 
     @property
     def interval(self) -> Interval:
         return t_interval(self.accs)
 
-    def by_seed(self) -> dict[Any, JobRecord]:
-        """The job of each seed (the first, should a seed appear twice)."""
-        found: dict[Any, JobRecord] = {}
+    def by_draws(self) -> dict[tuple[int | None, Any], JobRecord]:
+        """The job of each (subset seed, seed) (the first, should one appear twice)."""
+        found: dict[tuple[int | None, Any], JobRecord] = {}
         for job in self.jobs:
             if job.seed is not None:
-                found.setdefault(job.seed, job)
+                found.setdefault(job.draws, job)
         return found
+
+    def spread(self) -> VarianceSplit | None:
+        """Its test accuracy's variance split into subset, seed and residual; None unless
+        it ran at least 2 subsets x 2 seeds."""
+        return variance_split({k: float(j.test_acc) for k, j in self.by_draws().items()})
 
 
 @dataclass(frozen=True)
 class Comparison:
-    """A setting against ``off`` at the same size and other overrides, paired by seed."""
+    """A setting against ``off`` at the same size and other overrides, paired by draws."""
 
     cell: Cell
     base: Cell | None
-    diffs: dict[Any, float] = field(default_factory=dict)  # seed -> test acc difference
+    # (subset seed, seed) -> test acc difference
+    diffs: dict[tuple[int | None, Any], float] = field(default_factory=dict)
 
     @property
     def interval(self) -> Interval | None:
         return t_interval(list(self.diffs.values())) if self.diffs else None
 
     def class_diffs(self) -> dict[int, float] | None:
-        """Per class index: mean over paired seeds of the test-accuracy difference.
+        """Per class index: mean over paired draws of the test-accuracy difference.
 
         None when no pair has per-class accuracies recorded on both sides.
         """
         if self.base is None:
             return None
-        ours, theirs = self.cell.by_seed(), self.base.by_seed()
+        ours, theirs = self.cell.by_draws(), self.base.by_draws()
         sums: dict[int, list[float]] = {}
         recorded = False
-        for seed in self.diffs:
-            a, b = ours[seed].test_class_acc, theirs[seed].test_class_acc
+        for draws in self.diffs:
+            a, b = ours[draws].test_class_acc, theirs[draws].test_class_acc
             if a is None or b is None or len(a) != len(b):
                 continue
             recorded = True
@@ -155,14 +178,15 @@ def setting_label(job: JobRecord) -> str:
 
 
 def cells(jobs: Sequence[JobRecord], select: str | None = None) -> list[Cell]:
-    """Finished jobs grouped by setting and training-set size; seeds of a group are averaged.
+    """Finished jobs grouped by setting and training-set size; a group's draws (subset
+    seeds and seeds) are averaged.
 
     Any other override the jobs differ in (``optim=sgd``...) is part of the setting,
     so runs of different recipes are never averaged together. Failed and diverged
     jobs have no accuracy to average: they are left out (the report lists them).
 
     With ``select`` (a validation metric), those other overrides are tuned instead:
-    for each setting, size and seed the job with the best ``select`` value stands for
+    for each setting, size and draws the job with the best ``select`` value stands for
     all of them (ties: the earlier job), and ``Cell.chosen`` says which values won.
     """
     jobs = [j for j in jobs if j.ok]
@@ -205,17 +229,17 @@ def other_keys(overrides: Sequence[dict[str, str]]) -> list[str]:
 def _select(
     entries: Sequence[tuple[JobRecord, str, tuple[str, ...]]], metric: str
 ) -> dict[tuple[str, int], list[tuple[JobRecord, str]]]:
-    """Per (setting, size): for each seed, the job whose ``metric`` is best, and its values."""
+    """Per (setting, size): for each draws, the job whose ``metric`` is best, and its values."""
     higher = "loss" not in metric
     candidates: dict[tuple[str, int, Any], list[tuple[JobRecord, str]]] = {}
     for job, aug, values in entries:
-        key = (aug, int(job.train_size), job.seed)
+        key = (aug, int(job.train_size), job.draws)
         if job.metric(metric) is None:
             log.warning("Job %s has no %s: it cannot be chosen", job.job_num, metric)
             continue
         candidates.setdefault(key, []).append((job, " ".join(values) or "defaults"))
     picked: dict[tuple[str, int], list[tuple[JobRecord, str]]] = {}
-    for (aug, size, _seed), group in candidates.items():
+    for (aug, size, _draws), group in candidates.items():
         best = max(group, key=lambda item: item[0].metric(metric) * (1 if higher else -1))
         picked.setdefault((aug, size), []).append(best)
     return picked
@@ -229,13 +253,24 @@ def comparisons(table_cells: Sequence[Cell]) -> list[Comparison]:
         if cell.aug == OFF:
             continue
         base = bases.get((cell.others, cell.train_size))
-        diffs: dict[Any, float] = {}
+        diffs: dict[tuple[int | None, Any], float] = {}
         if base is not None:
-            ours = {seed: float(j.test_acc) for seed, j in cell.by_seed().items()}
-            theirs = {seed: float(j.test_acc) for seed, j in base.by_seed().items()}
+            ours = {draws: float(j.test_acc) for draws, j in cell.by_draws().items()}
+            theirs = {draws: float(j.test_acc) for draws, j in base.by_draws().items()}
             diffs = paired(ours, theirs)
         result.append(Comparison(cell, base, diffs))
     return result
+
+
+def varies_subsets(table_cells: Sequence[Cell]) -> bool:
+    """Whether some cell ran more than one training subset (``data.subset_seed``)."""
+    return any(len(c.subset_seeds) > 1 for c in table_cells)
+
+
+def spreads(table_cells: Sequence[Cell]) -> list[tuple[Cell, VarianceSplit]]:
+    """Each cell's subset / seed / residual split, where it ran a 2 x 2 grid or more."""
+    found = [(c, c.spread()) for c in table_cells]
+    return [(c, split) for c, split in found if split is not None]
 
 
 def off_curves(table_cells: Sequence[Cell]) -> dict[tuple[str, ...], list[tuple[float, float]]]:

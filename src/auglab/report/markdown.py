@@ -1,12 +1,14 @@
 """``report.md``: per setting and size, test accuracy over seeds with a 95% interval, the
-paired difference to ``off``, the exchange rate and the classes helped and hurt most; then
-the jobs that are not in the results yet, so a partial sweep never reads as a whole one.
+paired difference to ``off``, how much of the spread the training subset makes (when the
+sweep varies ``data.subset_seed``), the exchange rate and the classes helped and hurt most;
+then the jobs that are not in the results yet, so a partial sweep never reads as a whole one.
 
 The tables are also returned as rows of plain values, for the W&B report run.
 """
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections import Counter
 from collections.abc import Sequence
@@ -25,8 +27,10 @@ from auglab.report.analysis import (
     comparisons,
     exchange_rates,
     off_curves,
+    spreads,
+    varies_subsets,
 )
-from auglab.stats import LEVEL
+from auglab.stats import LEVEL, VarianceSplit
 
 REPORT_MD, REPORT_PNG = "report.md", "report.png"
 #: Classes listed per setting and size in "Per-class effects", each way.
@@ -35,6 +39,8 @@ MINUS = "\u2212"
 
 
 def accuracy_rows(table_cells: Sequence[Cell]) -> list[dict[str, Any]]:
+    """One row per cell; with several subsets, ``subsets`` and ``seeds`` count each."""
+    by_subset = varies_subsets(table_cells)
     rows = []
     for c in table_cells:
         ci = c.interval
@@ -46,20 +52,26 @@ def accuracy_rows(table_cells: Sequence[Cell]) -> list[dict[str, Any]]:
             if ci.low is None
             else f"[{ci.low:.4f}, {ci.high:.4f}]",
             "test_loss": f"{statistics.fmean(c.losses):.4f}" if c.losses else "",
-            "seeds": len(c.accs),
+            "seeds": len(set(c.seeds)) if by_subset else len(c.accs),
         }
+        if by_subset:
+            row = {**row, "subsets": len(c.subset_seeds)}
         if c.chosen:
             row["chosen"] = _chosen(c.chosen)
         rows.append(row)
     return rows
 
 
-def difference_rows(compared: Sequence[Comparison]) -> list[dict[str, Any]]:
+def difference_rows(
+    compared: Sequence[Comparison], by_subset: bool = False
+) -> list[dict[str, Any]]:
+    """One row per comparison; ``by_subset``: pairs are (subset seed, seed), not seeds."""
+    common = "no (subset seed, seed) in common" if by_subset else "no seed in common"
     rows = []
     for comp in compared:
         ci = comp.interval
         if ci is None:
-            why = "no `off` job at this size" if comp.base is None else "no seed in common"
+            why = "no `off` job at this size" if comp.base is None else common
             diff, interval = why, ""
         else:
             diff = _signed(100 * ci.mean) + (" *" if ci.excludes_zero else "")
@@ -78,6 +90,34 @@ def difference_rows(compared: Sequence[Comparison]) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+def spread_tables(
+    found: Sequence[tuple[Cell, VarianceSplit]],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The subset / seed split as markdown rows (sd in points, share) and as plain values."""
+    shown, plain = [], []
+    for cell, split in found:
+        parts = {"subset": split.subset, "seed": split.seed, "residual": split.residual}
+        shown.append(
+            {
+                "setting": cell.setting,
+                "train_size": cell.train_size,
+                "subsets x seeds": f"{split.n_subsets} x {split.n_seeds}",
+                **{name: _component(split, var) for name, var in parts.items()},
+            }
+        )
+        plain.append(
+            {
+                "setting": cell.setting,
+                "train_size": cell.train_size,
+                "subsets": split.n_subsets,
+                "seeds": split.n_seeds,
+                **{f"{name}_var": var for name, var in parts.items()},
+                **{f"{name}_share": split.share(var) for name, var in parts.items()},
+            }
+        )
+    return shown, plain
 
 
 def exchange_rows(rates: Sequence[Exchange]) -> list[dict[str, Any]]:
@@ -133,11 +173,13 @@ def report_markdown(
     rates = exchange_rates(table_cells)
     tables: dict[str, list[dict[str, Any]]] = {"accuracy": accuracy_rows(table_cells)}
     expected = "" if missing is None else f" of {n_jobs + len(missing) + len(failed)} expected"
+    by_subset = varies_subsets(table_cells)
+    runs = "training subsets (`data.subset_seed`) and seeds" if by_subset else "seeds"
     lines = [
         f"# Sweep report: {sweep_dir.name}",
         "",
         f"{n_jobs} finished jobs{expected}. Test accuracy is the mean ± sample std over "
-        f"the seeds of each setting and training-set size, with its {LEVEL:.0%} Student-t "
+        f"the {runs} of each setting and training-set size, with its {LEVEL:.0%} Student-t "
         "interval.",
         "",
     ]
@@ -152,22 +194,17 @@ def report_markdown(
         _table(tables["accuracy"]),
         "",
     ]
-    tables["difference"] = difference_rows(compared)
+    tables["difference"] = difference_rows(compared, by_subset)
     lines += ["## Difference to off", ""]
     if not compared:
         lines += ["Nothing to compare: the sweep has no setting besides `off`.", ""]
     elif all(comp.base is None for comp in compared):
         lines += ["No `off` job at any size of the other settings: nothing to compare with.", ""]
     else:
-        lines += [
-            "Each setting's test accuracy minus `off`'s, in percentage points, over the seeds "
-            "both ran at the same size and other overrides (so the same validation split and "
-            f"initial weights); {LEVEL:.0%} Student-t interval of those paired differences. "
-            "`*`: the interval excludes 0.",
-            "",
-            _table(tables["difference"]),
-            "",
-        ]
+        lines += [_difference_note(by_subset), "", _table(tables["difference"]), ""]
+    if by_subset:
+        shown, tables["variance"] = spread_tables(spreads(table_cells))
+        lines += _spread_section(shown)
     lines += _exchange_section(table_cells, rates)
     tables["exchange_rate"] = [
         {
@@ -180,6 +217,7 @@ def report_markdown(
         for r in rates
     ]
     per_class = class_rows(compared)
+    pairs = "(subset seed, seed) runs" if by_subset else "seeds"
     tables["per_class"] = per_class or []
     lines += ["## Per-class effects", ""]
     if not compared:
@@ -193,7 +231,7 @@ def report_markdown(
         ]
     else:
         lines += [
-            f"Per class: test accuracy minus `off`'s in points, the mean over paired seeds; "
+            f"Per class: test accuracy minus `off`'s in points, the mean over paired {pairs}; "
             f"the {TOP_CLASSES} classes each setting hurts and helps most. An augmentation that "
             "helps the mean can cost single classes (Balestriero et al. 2022).",
             "",
@@ -202,6 +240,51 @@ def report_markdown(
         ]
     lines += _unfinished(missing, failed)
     return "\n".join(lines), tables
+
+
+def _difference_note(by_subset: bool) -> str:
+    if not by_subset:
+        return (
+            "Each setting's test accuracy minus `off`'s, in percentage points, over the seeds "
+            "both ran at the same size and other overrides (so the same validation split and "
+            f"initial weights); {LEVEL:.0%} Student-t interval of those paired differences. "
+            "`*`: the interval excludes 0."
+        )
+    return (
+        "Each setting's test accuracy minus `off`'s, in percentage points, over the (subset "
+        "seed, seed) pairs both ran at the same size and other overrides (so the same training "
+        f"images, validation split and initial weights); {LEVEL:.0%} Student-t interval over all "
+        "those pairs, taken as independent (pairs that share a subset or a seed are not quite). "
+        "`*`: the interval excludes 0."
+    )
+
+
+def _spread_section(shown: Sequence[dict[str, Any]]) -> list[str]:
+    lines = ["## Subset or seed", ""]
+    if not shown:
+        return [
+            *lines,
+            "No setting and size ran 2 subsets x 2 seeds or more: the spread cannot be split.",
+            "",
+        ]
+    return [
+        *lines,
+        "How much of the spread of test accuracy comes from which images were drawn "
+        "(`data.subset_seed`) and how much from the seed: two-way random-effects ANOVA over "
+        "the subset seeds x seeds each setting and size ran in full. Each part is a standard "
+        "deviation in points with its share of the variance; residual is the subset x seed "
+        "interaction and noise, which one run per pair cannot tell apart.",
+        "",
+        _table(shown),
+        "",
+    ]
+
+
+def _component(split: VarianceSplit, variance: float) -> str:
+    """``1.23 (45%)``: the standard deviation in points and the share of the variance."""
+    share = split.share(variance)
+    sd = f"{100 * math.sqrt(variance):.2f}"
+    return sd if share is None else f"{sd} ({share:.0%})"
 
 
 def _unfinished(missing: Sequence[PlannedJob] | None, failed: Sequence[JobRecord]) -> list[str]:
