@@ -95,3 +95,34 @@ def test_once_torch_is_loaded_it_answers(without_torch, monkeypatch, available):
     monkeypatch.setitem(sys.modules, "torch", torch)
     assert gpu_visible() is available
     assert FakeDev.globbed == []
+
+
+SLURM_JOB = {"SLURM_JOB_ID": "7", "SLURM_NTASKS": "1", "SLURM_JOB_NAME": "train"}
+
+
+def test_a_slurm_job_uses_the_cores_slurm_gave_it_not_the_nodes(monkeypatch):
+    """Without cgroups the affinity mask is the whole node: only SLURM's number counts."""
+    for key in ("SLURM_JOB_ID", "SLURM_CPUS_PER_TASK", "SLURM_CPUS_ON_NODE"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2, 3})
+    assert runtime.available_cores() == 4
+    monkeypatch.setenv("SLURM_CPUS_PER_TASK", "1")
+    assert runtime.available_cores() == 4  # not inside a SLURM job
+    monkeypatch.setenv("SLURM_JOB_ID", "7")
+    assert runtime.available_cores() == 1
+    assert runtime.joblib_width(-1) == 1
+    monkeypatch.delenv("SLURM_CPUS_PER_TASK")
+    monkeypatch.setenv("SLURM_CPUS_ON_NODE", "2")
+    assert runtime.available_cores() == 2
+    monkeypatch.setenv("SLURM_CPUS_ON_NODE", "16")
+    assert runtime.available_cores() == 4  # never more than the affinity mask
+
+
+def test_lightning_never_requeues_a_slurm_job_itself(monkeypatch):
+    for key, value in SLURM_JOB.items():
+        monkeypatch.setenv(key, value)
+    (env,) = runtime.cluster_plugins()
+    assert type(env).__name__ == "SLURMEnvironment" and env.auto_requeue is False
+    monkeypatch.delenv("SLURM_NTASKS")
+    monkeypatch.delenv("SLURM_JOB_ID")
+    assert runtime.cluster_plugins() == []

@@ -62,3 +62,33 @@ def test_a_job_stop_pickles_to_its_stop_file_alone(tmp_path, monkeypatch):
     assert copy.path == job.path and copy.lost is None
     job.path.touch()
     assert copy.reason() == "the sweep was stopped"
+
+
+def test_submitits_requeue_signal_stops_the_job_first_and_requeues_after(monkeypatch):
+    """Under submitit the preemption signal only asks the job to stop; submitit's handler
+    (requeue and exit) runs when auglab.lifecycle calls it, after the record is written."""
+    import os
+
+    monkeypatch.setenv("SUBMITIT_EXECUTOR", "slurm")
+    monkeypatch.setenv("SLURM_JOB_ID", "7")
+    calls = []
+    submitits = signal.signal(signal.SIGUSR2, lambda signum, frame: calls.append(signum))
+    try:
+        stop = JobStop(None)
+        with stop.installed():
+            assert stop.reason() is None
+            os.kill(os.getpid(), signal.SIGUSR2)
+            assert calls == [] and "submitit requeues it" in stop.reason()
+        stop.requeue()
+        assert calls == [signal.SIGUSR2]
+        os.kill(os.getpid(), signal.SIGUSR2)  # submitit's handler is back in place
+        assert calls == [signal.SIGUSR2] * 2
+    finally:
+        signal.signal(signal.SIGUSR2, submitits)
+
+
+def test_outside_submitit_the_requeue_signal_is_left_alone(monkeypatch):
+    monkeypatch.delenv("SUBMITIT_EXECUTOR", raising=False)
+    before = signal.getsignal(signal.SIGUSR2)
+    with JobStop(None).installed():
+        assert signal.getsignal(signal.SIGUSR2) is before

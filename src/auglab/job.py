@@ -33,6 +33,7 @@ from auglab.errors import ConfigError
 from auglab.outputs import write_resolved_config
 from auglab.record import CLASS_ACC_METRIC, METRIC_NAMES
 from auglab.runtime import (
+    cluster_plugins,
     keep_freed_memory,
     parallel_jobs,
     prepare_spawn,
@@ -74,6 +75,7 @@ class Outcome:
     class_names: list[str] | None
     val_acc_best: float | None
     train_size: int
+    subset_seed: int | None
     synthetic_size: int | None
     samples_per_epoch: int | None
     aug: str
@@ -139,7 +141,7 @@ def build(cfg: DictConfig, ctx: JobContext) -> Job:
         cfg.trainer,
         callbacks=callbacks,
         logger=loggers or False,
-        plugins=[AtomicCheckpointIO()],
+        plugins=[AtomicCheckpointIO(), *cluster_plugins()],
         **progress,
     )
     prepare_spawn(trainer, hc)
@@ -199,6 +201,7 @@ def fit_and_test(
         class_names=[str(name) for name in datamodule.class_names] or None,
         val_acc_best=_best_val_acc(model),
         train_size=datamodule.train_size,
+        subset_seed=datamodule.subset_seed,
         synthetic_size=datamodule.synthetic_size,
         samples_per_epoch=datamodule.samples_per_epoch,
         aug=preset_name(cfg.aug),

@@ -14,6 +14,8 @@ from collections.abc import Iterator, Sequence
 from hydra.core.utils import JobReturn, JobStatus
 from hydra_plugins.hydra_submitit_launcher.submitit_launcher import LocalLauncher, SlurmLauncher
 
+from auglab.slurm import SchedulerEnded, scheduler_end
+
 
 @contextlib.contextmanager
 def _results_never_raise() -> Iterator[None]:
@@ -29,15 +31,22 @@ def _results_never_raise() -> Iterator[None]:
         try:
             return original(job)
         except Exception as err:  # noqa: BLE001 - the job's failure becomes its return
-            failed = JobReturn()
-            failed.status, failed._return_value = JobStatus.FAILED, err
-            return [failed]
+            # A job SLURM cancelled or timed out stops at its next batch and leaves no
+            # result (auglab.lifecycle): only the scheduler knows why it ended.
+            ended = scheduler_end(job) if isinstance(job, submitit.SlurmJob) else None
+            return [_failed(SchedulerEnded(ended) if ended else err)]
 
     submitit.Job.results = results
     try:
         yield
     finally:
         submitit.Job.results = original
+
+
+def _failed(err: BaseException) -> JobReturn:
+    failed = JobReturn()
+    failed.status, failed._return_value = JobStatus.FAILED, err
+    return failed
 
 
 class _WaitForEveryJob:

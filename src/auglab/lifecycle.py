@@ -20,6 +20,7 @@ import logging
 import math
 import os
 import shlex
+import signal
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, replace
@@ -44,6 +45,7 @@ from auglab.plan import (
 from auglab.record import JobRecord, read_record, write_record
 from auglab.resolvers import WANDB_ID_FILE
 from auglab.runtime import rank
+from auglab.slurm import link_logs, under_submitit
 from auglab.stopping import Interrupted, JobStop, exit_status
 
 if TYPE_CHECKING:
@@ -73,8 +75,13 @@ def run(cfg: DictConfig, entry: str) -> float:
             log.warning("%s: %s: left to it", job.name, where)
             return math.nan
         raise SystemExit(f"auglab: error: {where}: wait for it, or pick another hydra.run.dir")
+    if under_submitit():
+        link_logs(job.output_dir)
     try:
-        return job.run(lock)
+        value = job.run(lock)
+        if job.record.status == "interrupted" and under_submitit():
+            job.leave_to_slurm()
+        return value
     finally:
         lock.release()
 
@@ -214,6 +221,25 @@ class _Job:
         )
         print(f"auglab: interrupted; to continue, run: {again}", file=sys.stderr, flush=True)
         raise SystemExit(exit_status(self.stop.signum or 2))
+
+    def leave_to_slurm(self) -> None:
+        """A SLURM job stopped by a signal ends without a result for submitit, so that its
+        submitter waits on (``auglab.launchers``) rather than reading a half job as done.
+
+        submitit's preemption signal: its deferred handler runs ``scontrol requeue`` and
+        exits, or (a timeout too many: ``hydra.launcher.max_num_timeout``) raises the job's
+        end for submitit to report. SIGTERM: ``scancel``, the time limit or a plain
+        ``scontrol requeue``; the submitter asks SLURM which (``auglab.slurm``)."""
+        if self.stop.requeue is None:
+            if self.stop.signum == signal.SIGTERM:
+                raise SystemExit(exit_status(signal.SIGTERM))
+            return
+        try:
+            self.stop.requeue()
+        except Exception as err:
+            self._save(status="failed", error=f"SLURM's time limit: {one_line(err)}")
+            log.error("%s", self.record.failure_line())
+            raise
 
     def _optimized(self, record: JobRecord) -> float:
         name = self.cfg.get("optimized_metric") or "val/acc_best"

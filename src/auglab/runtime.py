@@ -70,11 +70,45 @@ def rank() -> int:
 
 
 def available_cores() -> int:
-    """Cores this process may run on (a SLURM or taskset allotment, not the whole machine)."""
+    """Cores this process may run on: a taskset or cgroup allotment, and inside a SLURM job
+    the cores SLURM gave each task. A cluster without cgroups (``TaskPlugin=task/none``)
+    leaves every core of the node in the affinity mask, so only SLURM's own number keeps a
+    ``--cpus-per-task=1`` job from running on all of them beside other jobs."""
     try:
-        return len(os.sched_getaffinity(0))
+        cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
+        cores = os.cpu_count() or 1
+    slurm = slurm_cpus_per_task()
+    return min(cores, slurm) if slurm else cores
+
+
+def slurm_cpus_per_task() -> int | None:
+    """The cores SLURM allotted each task of this job, or None outside a SLURM job."""
+    if "SLURM_JOB_ID" not in os.environ:
+        return None
+    per_task = os.environ.get("SLURM_CPUS_PER_TASK", "")
+    if per_task.isdigit() and int(per_task) > 0:
+        return int(per_task)
+    on_node, tasks = (
+        os.environ.get("SLURM_CPUS_ON_NODE", ""),
+        os.environ.get("SLURM_NTASKS_PER_NODE", "1"),
+    )
+    if on_node.isdigit() and int(on_node) > 0:
+        return max(1, int(on_node) // (int(tasks) if tasks.isdigit() and int(tasks) > 0 else 1))
+    return None
+
+
+def cluster_plugins() -> list[Any]:
+    """Lightning's SLURM environment, without its own requeueing, inside a SLURM job.
+
+    Left to itself, Lightning finds SLURM and installs a SIGUSR1 handler that saves an
+    ``hpc_ckpt`` and calls ``scontrol requeue``, beside submitit's SIGUSR2 handler: two
+    owners of one decision. submitit owns it here (it counts timeouts against
+    ``max_num_timeout`` and requeues preemptions); Lightning keeps reading ranks and the
+    master address from SLURM's variables, which DDP across tasks needs."""
+    from lightning.pytorch.plugins.environments import SLURMEnvironment
+
+    return [SLURMEnvironment(auto_requeue=False)] if SLURMEnvironment.detect() else []
 
 
 def joblib_width(n_jobs: int | None) -> int:

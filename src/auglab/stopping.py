@@ -141,8 +141,13 @@ class JobStop:
         )
         self._next_poll = 0.0
         self._seen = False
+        #: submitit's requeue handler, called by ``auglab.lifecycle`` once the job stopped.
+        self.requeue: Callable[[], None] | None = None
+        self._requeue_previous: tuple[int, Any] | None = None
 
     def reason(self) -> str | None:
+        if self.requeue is not None:
+            return "SLURM preempted it or its time limit is near; submitit requeues it"
         if self._signals.signum is not None:
             return signal.Signals(self._signals.signum).name
         if self.lost is not None and self.lost.is_set():
@@ -172,10 +177,35 @@ class JobStop:
     @contextlib.contextmanager
     def installed(self) -> Iterator[JobStop]:
         self._signals.install()
+        self._defer_requeue()
         try:
             yield self
         finally:
             self._signals.restore()
+            if self._requeue_previous is not None:
+                signal.signal(*self._requeue_previous)
+                self._requeue_previous = None
+
+    def _defer_requeue(self) -> None:
+        """Under submitit, its preemption signal stops the job between batches like a stop
+        request; submitit's handler (requeue, exit) runs after the record is written
+        (``auglab.slurm``)."""
+        from auglab.slurm import requeue_signal, under_submitit
+
+        if not under_submitit() or threading.current_thread() is not threading.main_thread():
+            return
+        sig = requeue_signal()
+        previous = signal.getsignal(sig)
+        if not callable(previous):
+            return
+
+        def deferred(signum: int, frame: FrameType | None) -> None:
+            if self.requeue is None:
+                log.warning("%s from SLURM: stopping before the next batch", sig.name)
+                self.requeue = lambda: previous(signum, None)
+
+        self._requeue_previous = (sig, previous)
+        signal.signal(sig, deferred)
 
 
 class Interrupted(Exception):

@@ -38,6 +38,7 @@ from auglab.plan import SUBDIR_OVERRIDE, PlanEntry, Planned, dir_fingerprint, ex
 from auglab.plan import fingerprint as config_fingerprint
 from auglab.record import JobRecord, read_record, write_record
 from auglab.runtime import joblib_width
+from auglab.slurm import SchedulerEnded
 from auglab.stopping import STOP_ENV, SweepStop
 
 log = logging.getLogger(__name__)
@@ -183,6 +184,9 @@ class FaultTolerantSweeper(Sweeper):
             return []
         for entry, result in zip(batch, results, strict=False):
             reason = "its process ended without a record"
+            if isinstance(result._return_value, SchedulerEnded):
+                self._ended_by_scheduler(sweep_dir, entry, str(result._return_value))
+                continue
             if result.status == JobStatus.FAILED:
                 # The dataclass field behind JobReturn.return_value, whose public getter
                 # re-raises the error and prints to stderr: we only want its one line.
@@ -215,6 +219,21 @@ class FaultTolerantSweeper(Sweeper):
             return
         stage = record.stage if record is not None and record.stage else "fit"
         self._fail(sweep_dir, entry, stage, f"{reason}; rerun the sweep to resume it")
+
+    def _ended_by_scheduler(self, sweep_dir: Path, entry: PlanEntry, state: str) -> None:
+        """``scancel`` or the time limit: the job stopped at its last checkpoint, but it is
+        a failure of this sweep (a rerun resumes it), named by SLURM's state."""
+        record = read_record(sweep_dir / str(entry.job_num))
+        if record is not None and record.ok:
+            return
+        stage = record.stage if record is not None and record.stage else "fit"
+        said = record.error if record is not None and record.status == "interrupted" else None
+        self._fail(
+            sweep_dir,
+            entry,
+            stage,
+            f"SLURM ended it ({state}): {said or 'rerun the sweep to resume it'}",
+        )
 
     @staticmethod
     def _fail(sweep_dir: Path, entry: PlanEntry, stage: str, error: str) -> None:
