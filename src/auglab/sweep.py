@@ -1,5 +1,5 @@
-"""The end of a multirun: summary, report, a W&B report run, and an exit status that tells
-of failures.
+"""The end of a multirun: summary, report, a W&B report run (and, asked for, a W&B Report),
+and an exit status that tells of failures.
 
 A Hydra callback (not launcher code), so it runs after any launcher's multirun. Hydra
 also loads it into every job's process: the report (matplotlib, scipy) and wandb are
@@ -41,10 +41,14 @@ class SweepSummary(Callback):
     ``select``: a validation metric (``val/acc_best``) on which every other swept key
     (``optim.lr``...) is tuned per setting, size and seed before the report compares
     settings (``hydra.callbacks.sweep_summary.select=val/acc_best``); None: no tuning.
+
+    ``wandb_report``: also build a W&B Report of the sweep (``auglab.report.wandb_report``):
+    saved online, else left in the sweep dir as ``wandb_report.json``/``.md``.
     """
 
-    def __init__(self, select: str | None = None) -> None:
+    def __init__(self, select: str | None = None, wandb_report: bool = False) -> None:
         self.select = selection_metric(select)  # a wrong name fails as the sweep starts
+        self.wandb_report = bool(wandb_report)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         from auglab.report import REPORT_MD, make_report
@@ -61,6 +65,8 @@ class SweepSummary(Callback):
             print(f"Sweep report ({sweep_dir / REPORT_MD}):\n\n{report.text}", flush=True)
             if wandb_logger_config(config) is not None and not stopped:
                 log_report_run(config, sweep_dir, report)
+            if self.wandb_report and not stopped:
+                publish_wandb_report(config, sweep_dir, report)
         if stopped:
             assert last_stop is not None and last_stop.signum is not None
             print(
@@ -153,6 +159,18 @@ def log_report_run(config: DictConfig, sweep_dir: Path, report: Report) -> Path 
         return None
     log.info("W&B report run (job_type=report) in %s", run_dir)
     return run_dir
+
+
+def publish_wandb_report(config: DictConfig, sweep_dir: Path, report: Report) -> str | None:
+    """The sweep's W&B Report: its URL online, else None (one line says why, and the files
+    are in the sweep dir). A failure is one warning line: the sweep's end never fails on it."""
+    try:
+        from auglab.report.wandb_report import publish, target
+
+        return publish(report, sweep_dir, target(config, sweep_dir))
+    except Exception as err:  # wandb-workspaces missing or changed, sweep dir unwritable...
+        log.warning("W&B report not built (%s); the report is in %s", one_line(err), sweep_dir)
+        return None
 
 
 def _setting(settings: DictConfig | None, key: str, default: Any) -> Any:

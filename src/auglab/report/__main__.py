@@ -1,4 +1,4 @@
-"""``python -m auglab.report DIR [--select METRIC]``."""
+"""``python -m auglab.report DIR [--select METRIC] [--wandb-report]``."""
 
 import sys
 

@@ -1,5 +1,6 @@
 """``python -m auglab.report DIR``: rebuild a sweep's summary and report by hand, for a
-sweep that is still running, was stopped, or ended before its callback could write them."""
+sweep that is still running, was stopped, or ended before its callback could write them;
+``--wandb-report`` also makes the sweep's W&B Report (``auglab.report.wandb_report``)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
 
 from auglab.errors import ConfigError
 from auglab.record import RECORD_FILE
@@ -20,11 +21,19 @@ SWEEP_CONFIG = "multirun.yaml"
 
 def configured_select(sweep_dir: Path) -> str | None:
     """The ``select`` the sweep's end-of-sweep callback was configured with, if any."""
+    cfg = sweep_config(sweep_dir)
+    if cfg is None:
+        return None
+    return OmegaConf.select(cfg, "hydra.callbacks.sweep_summary.select", default=None)
+
+
+def sweep_config(sweep_dir: Path) -> DictConfig | None:
+    """The sweep's config as Hydra recorded it (``multirun.yaml``); None without one."""
     path = Path(sweep_dir) / SWEEP_CONFIG
     if not path.is_file():
         return None
     cfg = OmegaConf.load(path)
-    return OmegaConf.select(cfg, "hydra.callbacks.sweep_summary.select", default=None)
+    return cfg if isinstance(cfg, DictConfig) else None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -42,6 +51,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         "validation metric (val/acc_best) before comparing; default: as the sweep was "
         "configured (hydra.callbacks.sweep_summary.select); 'none': no tuning",
     )
+    parser.add_argument(
+        "--wandb-report",
+        action="store_true",
+        help="also build the sweep's W&B Report (panels over its runs, by W&B group, and the "
+        "report's tables): saved and its URL printed when online (WANDB_MODE=online and an "
+        "API key), else written to DIR/wandb_report.json and DIR/wandb_report.md",
+    )
     args = parser.parse_args(argv)
     try:
         sweep_dir = _check_sweep_dir(args.sweep_dir)
@@ -55,6 +71,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"auglab: error: {err}", file=sys.stderr)
         return 2
     print(report.text)
+    if args.wandb_report:
+        try:
+            from auglab.report.wandb_report import publish, target
+        except ImportError as err:
+            print(
+                f"auglab: error: --wandb-report needs wandb-workspaces ({err}): "
+                "pip install wandb-workspaces",
+                file=sys.stderr,
+            )
+            return 2
+        publish(report, sweep_dir, target(sweep_config(sweep_dir), sweep_dir))
     return 0
 
 

@@ -1,0 +1,320 @@
+"""The sweep's W&B Report (wandb-workspaces): its panels over the sweep's runs by W&B group,
+the report's tables by name (a new one is a new section), offline files without the network,
+publishing online, the CLI flag and the sweep callback's option. Generated records only."""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+
+import pytest
+import wandb_workspaces.reports.v2 as wr
+from omegaconf import OmegaConf
+from wandb_workspaces.reports.v2 import internal
+
+from auglab.report import main, make_report
+from auglab.report import wandb_report as wandb_report_module
+from auglab.report.wandb_report import (
+    WANDB_REPORT_JSON,
+    WANDB_REPORT_MD,
+    Target,
+    build,
+    model,
+    publish,
+)
+from auglab.sweep import SweepSummary
+from tests.test_report import finished_job, plan
+
+CLASSES = ["zero", "one", "two"]
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch):
+    """Any TCP connection or name lookup fails the test: offline means offline."""
+    connect = socket.socket.connect
+
+    def guarded(sock, address):
+        if sock.family in (socket.AF_INET, socket.AF_INET6):
+            raise AssertionError(f"network used: {address}")
+        return connect(sock, address)
+
+    def lookup(*args, **kwargs):
+        raise AssertionError(f"network used: {args[:2]}")
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+    monkeypatch.setattr(socket, "getaddrinfo", lookup)
+    monkeypatch.delenv("WANDB_MODE", raising=False)  # auglab's default: offline
+
+
+def class_sweep(sweep: Path) -> None:
+    """2 sizes x off/on x 2 seeds, each job with per-class accuracies and class names."""
+    base = {("100", "off"): 0.70, ("100", "on"): 0.80, ("1000", "off"): 0.90, ("1000", "on"): 0.95}
+    jobs = {}
+    for size in ("100", "1000"):
+        for aug in ("off", "on"):
+            for seed, delta in (("0", -0.01), ("1", 0.01)):
+                overrides = [f"data.size={size}", f"aug={aug}", f"seed={seed}"]
+                acc = base[size, aug] + delta
+                per_class = [acc, acc - 0.05, acc + 0.02] if aug == "on" else [acc] * 3
+                finished_job(
+                    sweep, len(jobs), overrides, acc, test_class_acc=per_class, class_names=CLASSES
+                )
+                jobs[len(jobs)] = overrides
+    plan(sweep, jobs)
+
+
+def offline_target(sweep: Path) -> Target:
+    return Target(project="augproj", entity="me", group=sweep.name, offline=True)
+
+
+def headings(made: wr.Report) -> list[str]:
+    return [b.text for b in made.blocks if isinstance(b, wr.H2)]
+
+
+def section(made: wr.Report, title: str) -> list:
+    """The blocks under the H2 ``title``, up to the next H2 (less the closing paragraph)."""
+    start = next(i for i, b in enumerate(made.blocks) if isinstance(b, wr.H2) and b.text == title)
+    end = next(
+        (i for i, b in enumerate(made.blocks[start + 1 :], start + 1) if isinstance(b, wr.H2)),
+        len(made.blocks),
+    )
+    return [b for b in made.blocks[start + 1 : end] if not isinstance(b, wr.P)]
+
+
+def test_the_w_and_b_report_has_panels_over_the_sweeps_group_and_the_reports_tables(tmp_path):
+    sweep = tmp_path / "2025-01-01_12-00-00_abc123"
+    class_sweep(sweep)
+    report = make_report(sweep)
+    made = build(report, offline_target(sweep))
+
+    assert made.project == "augproj" and made.entity == "me"
+    assert made.title == f"Sweep report: {sweep.name}"
+    assert headings(made) == [
+        "Accuracy against size",
+        "Difference to off",
+        "Exchange rate",
+        "Per-class effects",
+    ]
+    accuracy = section(made, "Accuracy against size")
+    grids = [b for b in accuracy if isinstance(b, wr.PanelGrid)]
+    assert [[type(p) for p in g.panels] for g in grids] == [
+        [wr.ScatterPlot, wr.LinePlot, wr.ParallelCoordinatesPlot],
+        [wr.BarPlot],
+    ]
+    scatter = grids[0].panels[0]
+    assert (scatter.x, scatter.y, scatter.log_x) == (
+        wr.Config("data.size"),
+        wr.SummaryMetric("test/acc"),
+        True,
+    )
+    assert grids[1].panels[0].metrics == ["test/acc"]
+    (runs,) = grids[0].runsets
+    assert runs.project == "augproj" and runs.entity == ""  # offline: no project lookup
+    assert runs.filters == f"Metric(\"Group\") == '{sweep.name}' and Metric(\"JobType\") == 'train'"
+    assert runs.groupby == ["config.aug.name"]
+    assert grids[1].runsets[0].groupby == ["config.aug.name", "config.data.size"]
+    # The tables are the report's own, as markdown.
+    (table,) = [b.text for b in accuracy if isinstance(b, wr.MarkdownBlock)]
+    for row in report.tables["accuracy"]:
+        assert row["test_acc"] in table
+    difference = "\n".join(
+        b.text for b in section(made, "Difference to off") if isinstance(b, wr.MarkdownBlock)
+    )
+    assert "percentage points" in difference  # report.md's why
+    assert "| on        | 100          | +10.00 *" in difference
+    exchange = "\n".join(
+        b.text for b in section(made, "Exchange rate") if isinstance(b, wr.MarkdownBlock)
+    )
+    assert "| on        | 100          | 316.2" in exchange
+    per_class = section(made, "Per-class effects")
+    (grid,) = [b for b in per_class if isinstance(b, wr.PanelGrid)]
+    assert grid.panels[0].metrics == ["test/class_acc/0", "test/class_acc/1", "test/class_acc/2"]
+    assert any("two: +12.0 pts" in b.text for b in per_class if isinstance(b, wr.MarkdownBlock))
+
+    # Its model, as save() would send it, is made without the network; the runsets filter
+    # on the sweep's group and name the project.
+    viewspec = model(made, offline_target(sweep))
+    grid_models = [b for b in viewspec.spec.blocks if isinstance(b, internal.PanelGrid)]
+    assert len(grid_models) == 3
+    for grid_model in grid_models:
+        (runset,) = grid_model.metadata.run_sets
+        assert (runset.project.name, runset.project.entity_name) == ("augproj", "me")
+        filters = runset.filters["filters"]
+        assert [(f["key"]["name"], f["op"], f["value"]) for f in filters] == [
+            ("group", "=", sweep.name),
+            ("jobType", "=", "train"),
+        ]
+
+
+def test_every_table_of_the_report_is_a_section_a_new_one_included(tmp_path):
+    """A table another part of auglab adds (``shift``...) is picked up by name: no code here."""
+    class_sweep(tmp_path)
+    report = make_report(tmp_path)
+    report.tables["shift"] = [{"setting": "on", "corruption": "fog", "test_acc": 0.5}]
+    report.tables["shift_severity"] = [{"setting": "on", "severity": 3, "test_acc": 0.25}]
+    report.tables["robustness"] = [{"setting": "on", "score": float("nan")}]
+    report.text += "\n## Under shift\n\nAccuracy on corrupted test sets.\n\n| a |\n|---|\n"
+    made = build(report, offline_target(tmp_path))
+
+    assert headings(made)[-2:] == ["Under shift", "Robustness"]
+    shift = section(made, "Under shift")
+    assert [type(b) for b in shift] == [
+        wr.MarkdownBlock,
+        wr.H3,
+        wr.MarkdownBlock,
+        wr.H3,
+        wr.MarkdownBlock,
+    ]
+    assert shift[0].text == "Accuracy on corrupted test sets."  # the prose, not its table
+    assert [shift[1].text, shift[3].text] == ["Shift", "Shift severity"]
+    assert "| on        | fog          | 0.5 " in shift[2].text
+    (robustness,) = section(made, "Robustness")
+    assert "| on        |         |" in robustness.text  # NaN: an empty cell
+
+
+def test_varied_strength_and_other_swept_keys_group_the_runs_unless_tuned(tmp_path):
+    jobs = {}
+    for num, (strength, lr) in enumerate([(0.5, "1e-3"), (1.0, "1e-3"), (0.5, "3e-3")]):
+        overrides = ["data.size=100", "aug=on", f"aug.strength={strength}", f"optim.lr={lr}"]
+        finished_job(tmp_path, num, overrides, 0.8, aug_strength=strength)
+        jobs[num] = overrides
+    plan(tmp_path, jobs)
+    to = offline_target(tmp_path)
+
+    runs = build(make_report(tmp_path), to).blocks[2].runsets[0]
+    assert runs.groupby == ["config.aug.name", "config.aug.strength", "config.optim.lr"]
+    tuned = build(make_report(tmp_path, select="val/acc_best"), to).blocks[2].runsets[0]
+    assert tuned.groupby == ["config.aug.name", "config.aug.strength"]
+
+
+def test_cli_wandb_report_offline_writes_the_report_model_and_says_so_in_one_line(tmp_path, capsys):
+    class_sweep(tmp_path)
+    (tmp_path / "multirun.yaml").write_text(
+        "logger:\n  wandb:\n    _target_: lightning.pytorch.loggers.WandbLogger\n"
+        "    project: augproj\n    group: ${auglab.sweep_group:}\n"
+        "    offline: ${auglab.wandb_offline:}\n"
+    )
+    assert main([str(tmp_path), "--wandb-report"]) == 0
+
+    out = capsys.readouterr().out.rstrip().splitlines()
+    assert out[-1] == (
+        "auglab: W&B report not published (offline: WANDB_MODE is not online); what it would "
+        f"publish is in {tmp_path / WANDB_REPORT_MD} and {WANDB_REPORT_JSON}"
+    )
+    assert not any("W&B" in line for line in out[:-1])
+    # The JSON is the Report's model: it loads back into a Report, without the network.
+    viewspec = internal.ReportViewspec.model_validate_json(
+        (tmp_path / WANDB_REPORT_JSON).read_text()
+    )
+    assert (viewspec.project.name, viewspec.display_name) == (
+        "augproj",
+        f"Sweep report: {tmp_path.name}",
+    )
+    loaded = wr.Report._from_model(viewspec)
+    assert headings(loaded)[0] == "Accuracy against size"
+    assert loaded.blocks[2].runsets[0].filters.startswith(f"Metric(\"Group\") == '{tmp_path.name}'")
+    json.loads((tmp_path / WANDB_REPORT_JSON).read_text())  # strict JSON
+    text = (tmp_path / WANDB_REPORT_MD).read_text()
+    assert "## Difference to off" in text and "+10.00 *" in text
+    assert (
+        '- ScatterPlot "test accuracy against training-set size, by setting": x data.size; y test/acc'
+        in text
+    )
+    assert f"Metric(\"Group\") == '{tmp_path.name}'" in text
+
+
+def test_online_without_an_api_key_stays_offline(tmp_path, monkeypatch, capsys):
+    class_sweep(tmp_path)
+    for name in ("WANDB_API_KEY", "WANDB_IDENTITY_TOKEN_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(wandb_report_module, "has_api_key", lambda: False)
+    monkeypatch.setenv("WANDB_MODE", "online")
+    to = Target(project="augproj", entity=None, group=tmp_path.name, offline=False)
+
+    assert publish(make_report(tmp_path), tmp_path, to) is None
+    assert "W&B report not published (no W&B API key" in capsys.readouterr().out
+    assert (tmp_path / WANDB_REPORT_JSON).is_file()
+
+
+def test_has_api_key_reads_no_key_from_an_empty_home(tmp_path, monkeypatch):
+    for name in ("WANDB_API_KEY", "WANDB_IDENTITY_TOKEN_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("NETRC", str(tmp_path / "netrc"))
+    monkeypatch.setenv("WANDB_CONFIG_DIR", str(tmp_path / "config"))
+    assert wandb_report_module.has_api_key() is False
+    monkeypatch.setenv("WANDB_API_KEY", "x" * 40)
+    assert wandb_report_module.has_api_key() is True
+
+
+def test_online_the_report_is_saved_and_its_url_printed(tmp_path, monkeypatch, capsys):
+    class_sweep(tmp_path)
+    saved = []
+
+    def save(made):
+        saved.append(made)
+        return "https://wandb.ai/me/augproj/reports/Sweep-report--abc"
+
+    monkeypatch.setattr(wandb_report_module, "has_api_key", lambda: True)
+    monkeypatch.setattr(wandb_report_module, "save", save)
+    to = Target(project="augproj", entity="me", group=tmp_path.name, offline=False)
+
+    url = publish(make_report(tmp_path), tmp_path, to)
+    assert url == "https://wandb.ai/me/augproj/reports/Sweep-report--abc"
+    assert capsys.readouterr().out.splitlines()[-1] == f"W&B report: {url}"
+    (made,) = saved
+    runsets = [rs for b in made.blocks if isinstance(b, wr.PanelGrid) for rs in b.runsets]
+    assert {(rs.entity, rs.project) for rs in runsets} == {("me", "augproj")}  # looked up on save
+    assert (tmp_path / WANDB_REPORT_JSON).is_file() and (tmp_path / WANDB_REPORT_MD).is_file()
+
+    # W&B unreachable: the same one line as offline, with the reason.
+    def unreachable(made):
+        raise ConnectionError("Name or service not known")
+
+    monkeypatch.setattr(wandb_report_module, "save", unreachable)
+    assert publish(make_report(tmp_path), tmp_path, to) is None
+    assert (
+        capsys.readouterr()
+        .out.splitlines()[-1]
+        .startswith(
+            "auglab: W&B report not published (W&B could not be reached: ConnectionError: "
+            "Name or service not known)"
+        )
+    )
+
+
+def test_the_sweep_callback_option_builds_the_w_and_b_report_at_the_end(
+    tmp_path, monkeypatch, capsys
+):
+    class_sweep(tmp_path)
+    monkeypatch.setattr("auglab.sweep.log_report_run", lambda *args: None)  # the report run
+    config = OmegaConf.create(
+        {
+            "hydra": {"sweep": {"dir": str(tmp_path)}},
+            "logger": {
+                "wandb": {
+                    "_target_": "lightning.pytorch.loggers.WandbLogger",
+                    "project": "augproj",
+                    "entity": "me",
+                    "group": "${auglab.sweep_group:}",
+                    "offline": True,
+                }
+            },
+        }
+    )
+    SweepSummary().on_multirun_end(config)
+    assert not (tmp_path / WANDB_REPORT_JSON).exists()  # off by default
+
+    SweepSummary(wandb_report=True).on_multirun_end(config)
+    assert (
+        capsys.readouterr()
+        .out.splitlines()[-1]
+        .startswith("auglab: W&B report not published (offline")
+    )
+    viewspec = internal.ReportViewspec.model_validate_json(
+        (tmp_path / WANDB_REPORT_JSON).read_text()
+    )
+    assert (viewspec.project.entity_name, viewspec.project.name) == ("me", "augproj")
+    grid = next(b for b in viewspec.spec.blocks if isinstance(b, internal.PanelGrid))
+    assert grid.metadata.run_sets[0].filters["filters"][0]["value"] == tmp_path.name
