@@ -159,7 +159,7 @@ def test_ctrl_c_stops_a_sweep_within_seconds_and_its_rerun_continues_to_the_same
     stopped_at = time.monotonic()
     _, err = proc.communicate(timeout=60)
     assert time.monotonic() - stopped_at < 20
-    assert proc.returncode == 130
+    assert proc.returncode == 130, err[-3000:]
     same = [Path(sys.executable).name, str(REPO / "train.py"), *STOPPED, f"hydra.sweep.dir={sweep}"]
     assert err.strip().splitlines()[-1] == (
         "auglab: interrupted; every job stopped at its last checkpoint. To continue, rerun "

@@ -43,7 +43,9 @@ def slurm(*cmd: str, env: dict[str, str]) -> str:
 def array_tasks(sweep: Path) -> list[str]:
     """The SLURM ids of a sweep's jobs in job order: submitit's folders, ``<array>_<i>``, or
     the plain job id for a sweep of one job."""
-    tasks = [p.name for p in (sweep / ".submitit").iterdir() if re.fullmatch(r"\d+(_\d+)?", p.name)]
+    names = [p.name for p in (sweep / ".submitit").iterdir() if re.fullmatch(r"\d+(_\d+)?", p.name)]
+    arrays = {name.split("_")[0] for name in names if "_" in name}
+    tasks = [name for name in names if name not in arrays]  # an array's own folder is no job
     return sorted(tasks, key=lambda t: tuple(int(n) for n in t.split("_")))
 
 
