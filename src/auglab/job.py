@@ -31,7 +31,7 @@ from auglab.checks import check_int
 from auglab.data import ImageDataModule
 from auglab.errors import ConfigError
 from auglab.outputs import write_resolved_config
-from auglab.record import CLASS_ACC_METRIC, METRIC_NAMES
+from auglab.record import CLASS_ACC_METRIC, METRIC_NAMES, ShiftResults
 from auglab.runtime import (
     cluster_plugins,
     keep_freed_memory,
@@ -88,6 +88,7 @@ class Outcome:
     tested_checkpoint: str
     best_checkpoint: str | None
     last_checkpoint: str | None
+    shift: ShiftResults | None = None  # with shift=mnist_c: the corruption suite (auglab.retest)
 
 
 @dataclass
@@ -115,15 +116,7 @@ def build(cfg: DictConfig, ctx: JobContext) -> Job:
     threads = set_threads(cfg.get("threads"), hc)
     _check_config(cfg)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
-    datamodule: ImageDataModule = instantiate(cfg.data, augment=build_augmentation(cfg.aug))
-    ctx.stage("data")
-    datamodule.load()
-    ctx.stage("config")
-    # Shapes flow from the data to the network: no model yaml names a class count.
-    net = instantiate(
-        cfg.model.net, num_classes=datamodule.num_classes, input_shape=datamodule.input_shape
-    )
-    model = instantiate(cfg.model, net=net)
+    datamodule, model = build_data_and_model(cfg, ctx.stage)
     model.configure_optimizers()  # a bad optimiser or scheduler setting fails here, not in fit
     timer = TrainTimer()
     # `callbacks.pictures=null` switches one entry off; divergence and RNG checkpointing stay.
@@ -146,6 +139,22 @@ def build(cfg: DictConfig, ctx: JobContext) -> Job:
     )
     prepare_spawn(trainer, hc)
     return Job(datamodule, model, trainer, timer, threads)
+
+
+def build_data_and_model(
+    cfg: DictConfig, stage: Callable[[str], None] = lambda name: None
+) -> tuple[ImageDataModule, L.LightningModule]:
+    """The loaded datamodule and the model, from the config alone: what a job trains, and
+    what ``auglab.evaluate`` rebuilds to test a job's checkpoint again."""
+    datamodule: ImageDataModule = instantiate(cfg.data, augment=build_augmentation(cfg.aug))
+    stage("data")
+    datamodule.load()
+    stage("config")
+    # Shapes flow from the data to the network: no model yaml names a class count.
+    net = instantiate(
+        cfg.model.net, num_classes=datamodule.num_classes, input_shape=datamodule.input_shape
+    )
+    return datamodule, instantiate(cfg.model, net=net)
 
 
 def fit_and_test(
@@ -194,6 +203,13 @@ def fit_and_test(
         job.timer.load_state_dict(state["callbacks"][job.timer.state_key])
         images, images_per_second = job.timer.images, job.timer.images_per_second
     per_class = [tested.get(CLASS_ACC_METRIC.format(c)) for c in range(datamodule.num_classes)]
+    tested_name = relative(tested_ckpt, output_dir) or "final weights"
+    shift = None
+    if cfg.get("shift") is not None and trainer.is_global_zero:  # shift=mnist_c: the suite too
+        from auglab.retest import shift_at_end
+
+        name = f"job {output_dir.name}" if output_dir.name.isdigit() else "run"
+        shift = shift_at_end(cfg, trainer, model, datamodule, tested_name, name)
     return Outcome(
         test_acc=tested["test/acc"],
         test_loss=tested["test/loss"],
@@ -211,13 +227,18 @@ def fit_and_test(
         train_images_seen=images,
         fit_seconds=round(fit_seconds, 3),
         train_images_per_second=round(images_per_second, 1),
-        tested_checkpoint=relative(tested_ckpt, output_dir) or "final weights",
+        tested_checkpoint=tested_name,
         best_checkpoint=relative(best, output_dir),
         last_checkpoint=relative(last, output_dir),
+        shift=shift,
     )
 
 
 def _check_config(cfg: DictConfig) -> None:
+    if cfg.get("shift") is not None:  # a typo in the suite fails now, not after training
+        from auglab.shift.evaluation import SuiteSpec
+
+        SuiteSpec.from_config(cfg.shift)
     metric = cfg.get("optimized_metric")
     if metric not in METRIC_NAMES:
         raise ConfigError(

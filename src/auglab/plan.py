@@ -14,8 +14,8 @@ fingerprint forever:
 
 The fingerprint hashes the config as Hydra composes it from the files and overrides,
 before interpolation, leaving out what cannot change a result (``hydra.*``, threads,
-output, data and logger dirs, the loggers, the sweeper's metric): moving the data dir or
-switching W&B off does not make a job new.
+output, data and logger dirs, the loggers, the sweeper's metric, the end-of-job corruption
+suite): moving the data dir or switching W&B off does not make a job new.
 """
 
 from __future__ import annotations
@@ -53,6 +53,7 @@ NOT_RESULTS = (
     "paths",
     "logger",
     "optimized_metric",
+    "shift",  # the corruption suite tested at the end: training and test results are the same
 )
 #: Keys added after plans existed, at the value that does what configs without them did:
 #: left out at that value, so jobs of sweep dirs made before keep their fingerprints.

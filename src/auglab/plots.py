@@ -208,6 +208,7 @@ def learning_rate_figure(points: Sequence[tuple[int, float]]) -> Figure:
 def sweep_report_figure(
     lines: Mapping[str, Sequence[tuple[float, float, float | None]]],
     exchange: Mapping[str, Sequence[tuple[float, float, str | None]]] | None = None,
+    shifted: Mapping[str, Sequence[tuple[float, float, float | None]]] | None = None,
 ) -> Figure:
     """Test accuracy against training-set size (log x), one line per setting.
 
@@ -216,20 +217,48 @@ def sweep_report_figure(
     second panel: the real un-augmented images each setting is worth at each size
     (see ``auglab.report.exchange_rates``), from (train_size, real images, bound)
     points, where a ``"beyond"``/``"below"`` bound draws a triangle at ``off``'s
-    largest/smallest size pointing the way the true value lies.
+    largest/smallest size pointing the way the true value lies. With ``shifted``, a
+    last panel: the accuracy over the corruption suite, as ``lines`` (same colours).
     """
-    fig = new_figure(8.0 if exchange is None else 15.0, 5.0)
-    if exchange is None:
-        ax = fig.add_subplot()
-    else:
-        ax, rate_ax = fig.subplots(1, 2)
-    colors: dict[str, str] = {}
+    panels = 1 + (exchange is not None) + (shifted is not None)
+    fig = new_figure(8.0 + 7.0 * (panels - 1), 5.0)
+    axes = list(np.atleast_1d(fig.subplots(1, panels)))
+    ax = axes.pop(0)
+    rate_ax = axes.pop(0) if exchange is not None else None
+    shift_ax = axes.pop(0) if shifted is not None else None
+    colors = _accuracy_panel(ax, lines)
+    sizes = sorted({p[0] for points in lines.values() for p in points})
+    _size_axis(ax, sizes)
+    ax.set_ylabel("test accuracy")
+    ax.set_title("Test accuracy by training-set size (mean ± std over seeds)")
+    if ax.lines:
+        ax.legend(title="augmentation")
+    if rate_ax is not None:
+        _exchange_panel(rate_ax, exchange, colors, sizes)
+    if shift_ax is not None:
+        _accuracy_panel(shift_ax, shifted, colors)
+        _size_axis(shift_ax, sorted({p[0] for points in shifted.values() for p in points}))
+        shift_ax.set_ylabel("mean accuracy over the corruption suite")
+        shift_ax.set_title("Under shift: accuracy over the corruptions by size")
+        if shift_ax.lines:
+            shift_ax.legend(title="augmentation")
+    return fig
+
+
+def _accuracy_panel(
+    ax,
+    lines: Mapping[str, Sequence[tuple[float, float, float | None]]],
+    colors: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """One line per setting with a ±1 std band; returns each setting's colour (``colors``
+    keeps the ones given, so a setting looks the same in every panel)."""
+    colors = dict(colors or {})
     for label, points in lines.items():
         points = sorted(points)
         xs = np.array([p[0] for p in points], dtype=float)
         means = np.array([p[1] for p in points], dtype=float)
         stds = np.array([np.nan if p[2] is None else p[2] for p in points], dtype=float)
-        (line,) = ax.plot(xs, means, "o-", label=label)
+        (line,) = ax.plot(xs, means, "o-", label=label, color=colors.get(label))
         colors[label] = line.get_color()
         if np.isfinite(stds).any():
             ax.errorbar(
@@ -243,15 +272,7 @@ def sweep_report_figure(
                 alpha=0.15,
                 linewidth=0,
             )
-    sizes = sorted({p[0] for points in lines.values() for p in points})
-    _size_axis(ax, sizes)
-    ax.set_ylabel("test accuracy")
-    ax.set_title("Test accuracy by training-set size (mean ± std over seeds)")
-    if ax.lines:
-        ax.legend(title="augmentation")
-    if exchange is not None:
-        _exchange_panel(rate_ax, exchange, colors, sizes)
-    return fig
+    return colors
 
 
 def _size_axis(ax, sizes: Sequence[float]) -> None:

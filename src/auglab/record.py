@@ -21,7 +21,7 @@ import math
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 from auglab import atomic
 from auglab.errors import ConfigError
@@ -36,6 +36,45 @@ DONE: tuple[Status, ...] = ("finished",)
 
 #: Keys written by auglab before the record existed, and the field each became.
 _LEGACY_KEYS = {"test/acc": "test_acc", "test/loss": "test_loss", "val/acc_best": "val_acc_best"}
+
+
+class ShiftResults(TypedDict):
+    """``JobRecord.shift``: the tested checkpoint on the corruption suite (``auglab.shift``).
+
+    ``suite``, ``seed`` and ``severity`` (each corruption's, resolved: never None) say which
+    suite it was; a rerun of ``auglab.evaluate`` for the same three skips the job.
+    ``corruptions``: the names in the suite's order (JSON keys are sorted). ``source`` is
+    ``"generated"`` (``auglab.shift.corrupt`` of the test split), ``"mnist_c files"`` (the
+    released files, MNIST only) or ``"mixed"``; ``sources`` says which per corruption.
+    ``acc``/``loss`` per corruption; ``mean_acc`` their mean, the report's shifted accuracy
+    (None if any is missing); ``clean_acc`` the clean test set in the same evaluation (the
+    recorded ``test_acc``); ``images`` the clean test images; ``checkpoint`` the one tested.
+    """
+
+    suite: str
+    seed: int
+    corruptions: list[str]
+    severity: dict[str, int]
+    source: str
+    sources: dict[str, str]
+    acc: dict[str, float | None]
+    loss: dict[str, float | None]
+    mean_acc: float | None
+    clean_acc: float | None
+    images: int
+    checkpoint: str
+
+
+class OtherTest(TypedDict):
+    """One entry of ``JobRecord.other_tests``, keyed by its label (``fingers data.path=/x``):
+    the tested checkpoint on another dataset's test split of the same shape."""
+
+    dataset: str
+    overrides: list[str]
+    acc: float | None
+    loss: float | None
+    images: int
+    checkpoint: str
 
 
 @dataclass
@@ -81,6 +120,11 @@ class JobRecord:
     tested_checkpoint: str | None = None
     best_checkpoint: str | None = None
     last_checkpoint: str | None = None
+    # ---- evaluations of the tested checkpoint on other test sets (auglab.evaluate) ---------
+    # Added after training (or at its end with `shift=mnist_c`), never changing the fields
+    # above; None until evaluated. See ShiftResults and OtherTest for their keys.
+    shift: ShiftResults | None = None
+    other_tests: dict[str, OtherTest] | None = None
 
     def __post_init__(self) -> None:
         if self.subset_seed is None:
@@ -204,4 +248,6 @@ def _finite(value: Any) -> Any:
         return None
     if isinstance(value, list):  # per-class accuracies: a class absent from the test set is NaN
         return [_finite(v) for v in value]
+    if isinstance(value, dict):  # shift and other test results
+        return {k: _finite(v) for k, v in value.items()}
     return value

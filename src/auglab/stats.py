@@ -8,6 +8,8 @@
   weights, the order it sees images in) cancels out of the comparison.
 - ``variance_split``: how much of the spread of a result over a subset seed x seed
   grid comes from which images were drawn, how much from the seed (two-way ANOVA).
+- ``complete_mean``: the mean over a corruption suite, only when every corruption has a
+  result, so two jobs' shifted accuracies always average the same corruptions.
 - ``monotone_curve`` / ``equivalent_size``: the reference (un-augmented) accuracy
   curve made non-decreasing in training-set size, and read backwards: how many
   real images reach a given accuracy (Geiping et al. 2023's exchange rate).
@@ -17,7 +19,7 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
@@ -59,6 +61,14 @@ def t_interval(values: Sequence[float], level: float = LEVEL) -> Interval:
         return Interval(mean, n)
     half = t_quantile(n - 1, level) * statistics.stdev(values) / math.sqrt(n)
     return Interval(mean, n, mean - half, mean + half)
+
+
+def complete_mean(values: Iterable[float | None]) -> float | None:
+    """The mean of ``values``; None when there are none or any is missing (None or NaN)."""
+    found = list(values)
+    if not found or any(v is None or not math.isfinite(v) for v in found):
+        return None
+    return statistics.fmean(found)
 
 
 def paired(a: Mapping[K, float], b: Mapping[K, float]) -> dict[K, float]:

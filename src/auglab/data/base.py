@@ -184,7 +184,7 @@ class ImageDataModule(L.LightningDataModule):
     def setup(self, stage: str | None = None) -> None:
         if self.train_set is None and stage in (None, "fit", "validate"):
             images, labels = self.read_split("train")
-            images = self._pad(images)
+            images = self.pad(images)
             if self.val_from_test:  # E4: all training images train; the test set validates
                 pool, val = np.arange(len(labels)), None
             else:
@@ -210,7 +210,7 @@ class ImageDataModule(L.LightningDataModule):
                 )
         if self.test_set is None and stage in (None, "test", "predict"):
             images, labels = self.read_split("test")
-            self.test_set = ArrayDataset(self._pad(images), labels)
+            self.test_set = ArrayDataset(self.pad(images), labels)
 
     def _subset(self, pool_labels: np.ndarray) -> np.ndarray:
         """Positions in the training pool (validation already set apart) the run trains on."""
@@ -321,7 +321,18 @@ class ImageDataModule(L.LightningDataModule):
             generator=self.order_generator if train else None,
         )
 
-    def _pad(self, images: np.ndarray) -> np.ndarray:
+    def replace_test_set(self, dataset: ArrayDataset | None) -> ArrayDataset | None:
+        """Serve ``dataset`` (images as ``pad`` leaves them) as the test split from now on;
+        returns the set it replaces. The corruption suite and other test sets go through the
+        very test loader (batches, device, conversion) the job's own test set went through."""
+        previous = self.test_set
+        self.test_set = dataset
+        self._on_device.pop("test", None)
+        return previous
+
+    def pad(self, images: np.ndarray) -> np.ndarray:
+        """``read_split``'s images as the splits hold them: padded to ``pad_to``. Public so
+        that test sets made elsewhere (MNIST-C's files) are padded as this test set was."""
         if self.pad_to is None:
             return images
         _, h, w, _ = images.shape

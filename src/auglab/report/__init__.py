@@ -13,6 +13,7 @@ from auglab.report.analysis import (
     Cell,
     Comparison,
     Exchange,
+    Shifted,
     cells,
     comparisons,
     exchange_rates,
@@ -20,6 +21,7 @@ from auglab.report.analysis import (
     other_keys,
     setting_label,
     spreads,
+    under_shift,
     varies_subsets,
 )
 from auglab.report.build import Report, make_report, shown_jobs, write_report
@@ -35,6 +37,7 @@ __all__ = [
     "Comparison",
     "Exchange",
     "Report",
+    "Shifted",
     "cells",
     "comparisons",
     "configured_select",
@@ -47,6 +50,7 @@ __all__ = [
     "setting_label",
     "shown_jobs",
     "spreads",
+    "under_shift",
     "varies_subsets",
     "write_report",
 ]

@@ -9,7 +9,7 @@ from typing import Any
 from auglab import atomic, plots
 from auglab.plan import PlannedJob, planned_jobs
 from auglab.record import JobRecord, selection_metric, sweep_records
-from auglab.report.analysis import cells, exchange_rates, other_keys
+from auglab.report.analysis import Cell, cells, exchange_rates, other_keys, under_shift
 from auglab.report.markdown import REPORT_MD, REPORT_PNG, report_markdown
 from auglab.summary import job_overrides, write_summary
 
@@ -59,13 +59,14 @@ def make_report(
     failed = [j for j in jobs if j.status in ("failed", "diverged")]
     missing = None if planned is None else [p for p in planned if p.state not in _ENDED]
     table_cells = cells(finished, select)
-    lines: dict[str, list[tuple[float, float, float | None]]] = {}
-    for c in table_cells:
-        lines.setdefault(c.setting, []).append((c.train_size, c.mean, c.std))
+    shifted = under_shift(finished, select)
     exchange: dict[str, list[tuple[float, float, str | None]]] = {}
     for r in exchange_rates(table_cells):
         exchange.setdefault(r.setting, []).append((r.train_size, r.limit, r.bound))
-    png = plots.save_png(plots.sweep_report_figure(lines, exchange), sweep_dir / REPORT_PNG)
+    figure = plots.sweep_report_figure(
+        _lines(table_cells), exchange, None if shifted is None else _lines(shifted.cells)
+    )
+    png = plots.save_png(figure, sweep_dir / REPORT_PNG)
     text, tables = report_markdown(
         sweep_dir,
         table_cells,
@@ -74,9 +75,18 @@ def make_report(
         failed,
         select,
         tuned=other_keys(job_overrides(finished)),
+        shifted=shifted,
     )
     atomic.write_text(sweep_dir / REPORT_MD, text)
     return Report(text, summary, tables, png, jobs, select, planned)
+
+
+def _lines(table_cells: list[Cell]) -> dict[str, list[tuple[float, float, float | None]]]:
+    """The plot's points: per setting, (size, mean, std) of each of its cells."""
+    lines: dict[str, list[tuple[float, float, float | None]]] = {}
+    for c in table_cells:
+        lines.setdefault(c.setting, []).append((c.train_size, c.mean, c.std))
+    return lines
 
 
 def write_report(

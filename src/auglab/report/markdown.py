@@ -1,7 +1,9 @@
 """``report.md``: per setting and size, test accuracy over seeds with a 95% interval, the
 paired difference to ``off``, how much of the spread the training subset makes (when the
 sweep varies ``data.subset_seed``), the exchange rate and the classes helped and hurt most;
-then the jobs that are not in the results yet, so a partial sweep never reads as a whole one.
+"Under shift", the same on the corruption suite when jobs were tested on it
+(``python -m auglab.evaluate``); then the jobs that are not in the results yet, so a partial
+sweep never reads as a whole one.
 
 The tables are also returned as rows of plain values, for the W&B report run.
 """
@@ -24,6 +26,7 @@ from auglab.report.analysis import (
     Cell,
     Comparison,
     Exchange,
+    Shifted,
     comparisons,
     exchange_rates,
     off_curves,
@@ -63,7 +66,7 @@ def accuracy_rows(table_cells: Sequence[Cell]) -> list[dict[str, Any]]:
 
 
 def difference_rows(
-    compared: Sequence[Comparison], by_subset: bool = False
+    compared: Sequence[Comparison], by_subset: bool = False, metric: str = "test acc"
 ) -> list[dict[str, Any]]:
     """One row per comparison; ``by_subset``: pairs are (subset seed, seed), not seeds."""
     common = "no (subset seed, seed) in common" if by_subset else "no seed in common"
@@ -84,7 +87,7 @@ def difference_rows(
             {
                 "setting": comp.cell.setting,
                 "train_size": comp.cell.train_size,
-                "Δ test acc (pts)": diff,
+                f"Δ {metric} (pts)": diff,
                 f"{LEVEL:.0%} CI": interval,
                 "pairs": len(comp.diffs),
             }
@@ -154,6 +157,152 @@ def class_rows(compared: Sequence[Comparison]) -> list[dict[str, Any]] | None:
     return rows or None
 
 
+def shift_accuracy_rows(shifted: Shifted, by_subset: bool = False) -> list[dict[str, Any]]:
+    """Per setting and size: clean and shifted accuracy (mean ± std, interval) of its jobs."""
+    rows = []
+    for c in shifted.cells:
+        ci, clean = c.interval, shifted.clean_mean(c)
+        row = {
+            "setting": c.setting,
+            "train_size": c.train_size,
+            "clean acc": "" if clean is None else f"{clean:.4f}",
+            "shifted acc": f"{c.mean:.4f}" + ("" if c.std is None else f" ± {c.std:.4f}"),
+            f"{LEVEL:.0%} CI": _no_interval(ci.n)
+            if ci.low is None
+            else f"[{ci.low:.4f}, {ci.high:.4f}]",
+            "drop (pts)": "" if clean is None else f"{100 * (clean - c.mean):.2f}",
+            "seeds": len(set(c.seeds)) if by_subset else len(c.accs),
+        }
+        if by_subset:
+            row["subsets"] = len(c.subset_seeds)
+        rows.append(row)
+    return rows
+
+
+def corruption_rows(shifted: Shifted) -> list[dict[str, Any]]:
+    """Per setting and size: each corruption's accuracy, the mean over its jobs (plain)."""
+    return [
+        {"setting": c.setting, "train_size": c.train_size, **shifted.corruption_means(c)}
+        for c in shifted.cells
+    ]
+
+
+def shift_section(
+    shifted: Shifted, by_subset: bool = False
+) -> tuple[list[str], dict[str, list[dict[str, Any]]]]:
+    """The "Under shift" section: per setting and size the accuracy over the corruption
+    suite and under each corruption, the paired difference to ``off``, the exchange rate
+    read on the shifted accuracy, and the corruptions each setting helps and hurts most."""
+    table_cells = shifted.cells
+    compared = comparisons(table_cells)
+    rates = exchange_rates(table_cells)
+    per_corruption = corruption_rows(shifted)
+    helped = class_rows(compared)
+    tables: dict[str, list[dict[str, Any]]] = {
+        "shift_accuracy": shift_accuracy_rows(shifted, by_subset),
+        "shift_corruptions": per_corruption,
+        "shift_difference": difference_rows(compared, by_subset, "shifted acc"),
+        "shift_exchange_rate": _exchange_plain(rates),
+        "shift_helped_hurt": helped or [],
+    }
+    runs = "training subsets and seeds" if by_subset else "seeds"
+    pairs = "(subset seed, seed) runs" if by_subset else "seeds"
+    lines = [
+        "## Under shift",
+        "",
+        f"{shifted.evaluated} finished jobs tested on the corruption suite `{shifted.suite}` "
+        f"({len(shifted.corruptions)} corruptions, seed {shifted.seed}; "
+        f"{_sources_text(shifted.sources)}). A job's shifted accuracy is its mean accuracy "
+        f"over the corruptions; per setting and size, the mean ± sample std over the {runs}, "
+        f"with its {LEVEL:.0%} Student-t interval, beside the same jobs' clean test accuracy."
+        + _left_out_text(shifted.left_out),
+        "",
+        _table(tables["shift_accuracy"]),
+        "",
+        "### Per corruption",
+        "",
+        "Accuracy (%) under each corruption (its severity in brackets), the mean over the "
+        "jobs of each setting and size.",
+        "",
+        _table(_corruption_table(shifted, per_corruption)),
+        "",
+        "### Difference to off under shift",
+        "",
+    ]
+    if not compared:
+        lines += ["Nothing to compare: no setting besides `off` was tested under shift.", ""]
+    elif all(comp.base is None for comp in compared):
+        lines += ["No `off` job tested under shift at these sizes: nothing to compare with.", ""]
+    else:
+        lines += [
+            "Each setting's shifted accuracy minus `off`'s, in percentage points, over the "
+            f"{pairs} both ran at the same size and other overrides; {LEVEL:.0%} Student-t "
+            "interval of those paired differences. `*`: the interval excludes 0.",
+            "",
+            _table(tables["shift_difference"]),
+            "",
+        ]
+    lines += _exchange_section(
+        table_cells, rates, "### Exchange rate under shift", "shifted accuracy"
+    )
+    lines += ["### Corruptions helped and hurt most", ""]
+    if helped is None:
+        lines += ["No paired `off` jobs tested under shift: nothing to compare with.", ""]
+    else:
+        lines += [
+            f"Per corruption: accuracy minus `off`'s in points, the mean over paired {pairs}; "
+            f"the {TOP_CLASSES} corruptions each setting hurts and helps most.",
+            "",
+            _table(helped),
+            "",
+        ]
+    return lines, tables
+
+
+def _sources_text(sources: Sequence[str]) -> str:
+    if list(sources) == ["mnist_c files"]:
+        return "MNIST-C's released files"
+    if list(sources) == ["generated"]:
+        return "images generated from each test set by `auglab.shift`"
+    return "MNIST-C's released files where present, images generated by `auglab.shift` otherwise"
+
+
+def _left_out_text(left_out: int) -> str:
+    if not left_out:
+        return ""
+    jobs = "job has" if left_out == 1 else "jobs have"
+    return (
+        f" {left_out} finished {jobs} no results of this suite, left out here: "
+        "`python -m auglab.evaluate <sweep dir>` tests them."
+    )
+
+
+def _corruption_table(shifted: Shifted, rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    shown = []
+    for row in rows:
+        out = {"setting": row["setting"], "train_size": row["train_size"]}
+        for name in shifted.corruptions:
+            value = row.get(name)
+            level = shifted.severity.get(name)
+            header = name if level is None else f"{name} ({level})"
+            out[header] = "" if value is None else f"{100 * value:.1f}"
+        shown.append(out)
+    return shown
+
+
+def _exchange_plain(rates: Sequence[Exchange]) -> list[dict[str, Any]]:
+    return [
+        {
+            "setting": r.setting,
+            "train_size": r.train_size,
+            "real_images": r.real,
+            "ratio": r.ratio,
+            "bound": r.bound or "",
+        }
+        for r in rates
+    ]
+
+
 def report_markdown(
     sweep_dir: Path,
     table_cells: Sequence[Cell],
@@ -162,12 +311,14 @@ def report_markdown(
     failed: Sequence[JobRecord] = (),
     select: str | None = None,
     tuned: Sequence[str] = (),
+    shifted: Shifted | None = None,
 ) -> tuple[str, dict[str, list[dict[str, Any]]]]:
     """The report's text and its tables (by name, as rows).
 
     ``n_jobs``: the finished jobs; ``missing``: the planned jobs neither finished, failed
     nor diverged (None: the sweep dir has no plan, the expected jobs are unknown);
-    ``tuned``: the keys ``select`` chose among.
+    ``tuned``: the keys ``select`` chose among; ``shifted``: the jobs' results on the
+    corruption suite (``analysis.under_shift``), None when no job has any.
     """
     compared = comparisons(table_cells)
     rates = exchange_rates(table_cells)
@@ -206,16 +357,7 @@ def report_markdown(
         shown, tables["variance"] = spread_tables(spreads(table_cells))
         lines += _spread_section(shown)
     lines += _exchange_section(table_cells, rates)
-    tables["exchange_rate"] = [
-        {
-            "setting": r.setting,
-            "train_size": r.train_size,
-            "real_images": r.real,
-            "ratio": r.ratio,
-            "bound": r.bound or "",
-        }
-        for r in rates
-    ]
+    tables["exchange_rate"] = _exchange_plain(rates)
     per_class = class_rows(compared)
     pairs = "(subset seed, seed) runs" if by_subset else "seeds"
     tables["per_class"] = per_class or []
@@ -238,6 +380,10 @@ def report_markdown(
             _table(per_class),
             "",
         ]
+    if shifted is not None:
+        shift_lines, shift_tables = shift_section(shifted, by_subset)
+        lines += shift_lines
+        tables.update(shift_tables)
     lines += _unfinished(missing, failed)
     return "\n".join(lines), tables
 
@@ -340,15 +486,20 @@ def _selection_note(select: str, tuned: Sequence[str]) -> str:
     )
 
 
-def _exchange_section(table_cells: Sequence[Cell], rates: Sequence[Exchange]) -> list[str]:
-    lines = ["## Exchange rate", ""]
+def _exchange_section(
+    table_cells: Sequence[Cell],
+    rates: Sequence[Exchange],
+    heading: str = "## Exchange rate",
+    metric: str = "test accuracy",
+) -> list[str]:
+    lines = [heading, ""]
     if not any(c.aug == OFF for c in table_cells):
         return [*lines, "No `off` jobs: no curve of real images to read the exchange rate off.", ""]
     if not rates:
         return [*lines, "No setting besides `off`: nothing to exchange.", ""]
     lines += [
         "How many real, un-augmented images each setting is worth: the training-set size at "
-        "which `off`'s mean test accuracy, interpolated linearly in log size, reaches the "
+        f"which `off`'s mean {metric}, interpolated linearly in log size, reaches the "
         "setting's mean (Geiping et al. 2023). `beyond N`: better than `off` at its largest "
         "size N (how much beyond, the sweep cannot tell); `below N`: worse than `off` at its "
         "smallest.",

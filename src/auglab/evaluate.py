@@ -1,0 +1,367 @@
+"""``python -m auglab.evaluate DIR`` (or ``python eval.py DIR``): test finished jobs again on
+other test sets, and add the results to their records.
+
+For a run dir (it holds ``metrics.json``) or a sweep dir (``plan.json`` and numbered job
+dirs: the jobs of its latest grid; without a plan, every job dir in it), each finished job's
+tested checkpoint (the record's ``tested_checkpoint``) is loaded into the datamodule and
+network rebuilt from the job's resolved ``config.yaml`` (``auglab.job.build_data_and_model``,
+as the job built them) and tested through the job's test loop (``auglab.retest``) on:
+
+- its clean test set, which reproduces the recorded ``test_acc`` (a difference is said);
+- the corruption suite (``--suite``, default the job's own ``shift`` config, else
+  ``conf/shift/mnist_c.yaml``): into the record's ``shift``. For MNIST, MNIST-C's released
+  files under ``<data dir>/mnist_c/`` are used where present (``source``);
+- other datasets' test sets of the same shape (``--dataset fingers data.path=/other``):
+  into the record's ``other_tests``, keyed by that label.
+
+Why a plain argparse command and not a Hydra app: it composes no new job; it reads what
+jobs left behind, for any dir and at any time after training. The training results of a
+record are never changed: the record is re-read and rewritten (atomically) with only these
+fields added, under the job's lock; a job another process holds is skipped with one line.
+A rerun skips what is already evaluated (same suite, severities and seed; same labels);
+``--force`` evaluates again. Exit status: 0, 1 when a job failed, 2 for nothing to do.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+import traceback
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from omegaconf import DictConfig, OmegaConf
+
+from auglab.errors import ConfigError, one_line
+from auglab.lock import LOCK_FILE, JobLock, job_holder
+from auglab.outputs import RESOLVED_CONFIG_FILE
+from auglab.plan import planned_jobs
+from auglab.record import RECORD_FILE, JobRecord, read_record, sweep_records, write_record
+
+if TYPE_CHECKING:
+    from auglab.shift.evaluation import ShiftedSets
+
+#: The record's ``tested_checkpoint`` when the final weights were tested (data.val_from_test).
+FINAL_WEIGHTS = "final weights"
+
+
+@dataclass(frozen=True)
+class Request:
+    """What to evaluate each job on: the suite (None: ``--no-shift``) and other datasets."""
+
+    shift: bool = True
+    suite: str | None = None
+    corruptions: tuple[str, ...] | None = None
+    severity: int | None = None
+    seed: int | None = None
+    datasets: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    data_dir: Path | None = None
+    force: bool = False
+
+    def labels(self) -> list[str]:
+        return [" ".join([name, *overrides]) for name, overrides in self.datasets]
+
+
+@dataclass
+class JobDir:
+    """One job to evaluate, or to say why not (``skip``)."""
+
+    path: Path
+    name: str
+    record: JobRecord | None
+    skip: str | None = None
+
+
+@dataclass
+class Tally:
+    evaluated: int = 0
+    skipped: int = 0
+    failed: list[str] = field(default_factory=list)
+
+
+def find_jobs(directory: Path) -> list[JobDir]:
+    """The jobs of a run dir or a sweep dir, each finished one to evaluate, the others with
+    their state; a ConfigError when there is no job at all."""
+    if not directory.is_dir():
+        raise ConfigError(f"{directory} does not exist: pass a run dir or a sweep dir")
+    if (directory / RECORD_FILE).is_file():
+        return [_job(directory, "run", read_record(directory))]
+    planned = planned_jobs(directory)
+    if planned is not None:
+        jobs = [_job(p.job_dir, f"job {p.entry.job_num}", p.record, p.state) for p in planned]
+    else:
+        jobs = [_job(path, _name(r), r) for path, r in sweep_records(directory)]
+    if not jobs:
+        raise ConfigError(
+            f"{directory} holds no job (no {RECORD_FILE}, no */{RECORD_FILE}): pass a run dir "
+            "(logs/runs/<time>) or a sweep dir (logs/multiruns/<time>)"
+        )
+    return jobs
+
+
+def _name(record: JobRecord) -> str:
+    return "run" if record.job_num is None else f"job {record.job_num}"
+
+
+def _job(path: Path, name: str, record: JobRecord | None, state: str | None = None) -> JobDir:
+    if record is None or not record.ok:
+        return JobDir(path, name, record, state or (record.status if record else "no record"))
+    holder = job_holder(path)
+    if holder is not None:
+        return JobDir(path, name, record, f"being trained by {holder.describe()}")
+    return JobDir(path, name, record)
+
+
+def load_job_config(job_dir: Path, data_dir: Path | None = None) -> DictConfig:
+    """The config the job ran with: its resolved ``config.yaml`` (written before fitting)."""
+    path = job_dir / RESOLVED_CONFIG_FILE
+    if not path.is_file():
+        raise ConfigError(
+            f"no {path}: the job's resolved config is missing, so its network cannot be rebuilt"
+        )
+    cfg = OmegaConf.load(path)
+    assert isinstance(cfg, DictConfig)
+    if data_dir is not None:  # the data moved since the job ran
+        cfg.data.data_dir = str(data_dir)
+    # A transfer job's starting checkpoint is of no use to a test: its own weights are loaded.
+    if "init_from" in cfg.model:
+        cfg.model.init_from = None
+    return cfg
+
+
+def tested_checkpoint(job_dir: Path, record: JobRecord) -> tuple[Path, str]:
+    """(path, as the record names it) of the checkpoint the job tested."""
+    name = record.tested_checkpoint
+    if name == FINAL_WEIGHTS:  # the last epoch's checkpoint holds the final weights
+        name = record.last_checkpoint
+    if not name:
+        raise ConfigError(f"{job_dir}: the record names no tested checkpoint")
+    path = Path(name) if Path(name).is_absolute() else job_dir / name
+    if not path.is_file():
+        raise ConfigError(f"missing checkpoint {path} (the record's tested checkpoint)")
+    return path, str(record.tested_checkpoint)
+
+
+def evaluate_job(job: JobDir, request: Request, sets: ShiftedSets | None = None) -> str:
+    """Evaluate one finished job and write its record; the line that says what it did."""
+    from auglab.shift.evaluation import SuiteSpec
+
+    record = job.record
+    assert record is not None
+    started = time.perf_counter()
+    cfg = load_job_config(job.path, request.data_dir)
+    spec = None
+    if request.shift:
+        base = cfg.get("shift") if request.suite is None else None
+        if base is None:
+            from auglab.shift.evaluation import DEFAULT_SUITE, suite_config
+
+            base = suite_config(request.suite or DEFAULT_SUITE)
+        spec = SuiteSpec.from_config(base, request.corruptions, request.severity, request.seed)
+        if not request.force and spec.done_in(record.shift):
+            spec = None
+    done = record.other_tests or {}
+    others = [
+        (label, dataset)
+        for label, dataset in zip(request.labels(), request.datasets, strict=True)
+        if request.force or label not in done
+    ]
+    if spec is None and not others:
+        return f"{job.name}: already evaluated: skipped (--force evaluates again)"
+    _quiet()  # imports Lightning: only once there is a job to evaluate
+    from auglab.job import build_data_and_model
+    from auglab.retest import describe, eval_trainer, other_test, score, shift_results
+
+    path, checkpoint = tested_checkpoint(job.path, record)
+    datamodule, model = build_data_and_model(cfg)
+    trainer = eval_trainer(cfg)
+    clean = score(trainer, model, datamodule, checkpoint=path)
+    said = [f"test acc {_acc(clean.acc)}"]
+    if clean.acc == record.test_acc:
+        said[0] += " (as recorded)"
+    else:
+        said[0] += f" (recorded {_acc(record.test_acc)}: another device or precision?)"
+    shift = None
+    if spec is not None:
+        shift = shift_results(trainer, model, datamodule, spec, checkpoint, sets, clean)
+        said.append(describe(shift))
+    results = {}
+    for label, (dataset, overrides) in others:
+        results[label] = other_test(trainer, model, datamodule, cfg, dataset, overrides, checkpoint)
+        said.append(f"{label}: {_acc(results[label]['acc'])}")
+    written = _write(job, record, shift, results)
+    return f"{job.name}: {'; '.join(said)}{written} ({time.perf_counter() - started:.1f} s)"
+
+
+def _write(job: JobDir, before: JobRecord, shift: dict | None, others: dict) -> str:
+    """Add the results to the record as it is now, under the job's lock; '' when written,
+    else why not."""
+    lock = JobLock(job.path / LOCK_FILE, job.name)
+    holder = lock.acquire()
+    if holder is not None:
+        return f"; not written: {job.path} is being trained by {holder.describe()}"
+    try:
+        now = read_record(job.path)
+        if now is None or not now.ok or _trained(now) != _trained(before):
+            return f"; not written: {job.path}'s record changed while it was evaluated"
+        updated = replace(
+            now,
+            shift=shift if shift is not None else now.shift,
+            other_tests={**(now.other_tests or {}), **others} or None,
+        )
+        write_record(updated, job.path)
+    finally:
+        lock.release()
+    return ""
+
+
+def _trained(record: JobRecord) -> tuple:
+    """What identifies the trained and tested weights: results never change under us."""
+    return (record.fingerprint, record.tested_checkpoint, record.test_acc, record.attempts)
+
+
+def _acc(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.4f}"
+
+
+def run(directory: Path, request: Request) -> Tally:
+    """Evaluate every finished job under ``directory``, one printed line each."""
+    from auglab.runtime import keep_freed_memory, skip_cuda_probe_without_gpu
+    from auglab.shift.evaluation import ShiftedSets
+
+    jobs = find_jobs(directory)
+    ready = [job for job in jobs if job.skip is None]
+    tally = Tally()
+    for job in jobs:
+        if job.skip is not None:
+            print(f"{job.name}: {job.skip}: skipped", flush=True)
+            tally.skipped += 1
+    if not ready:
+        raise ConfigError(f"no finished job to evaluate in {directory} ({_states(jobs)})")
+    skip_cuda_probe_without_gpu()
+    keep_freed_memory()
+    sets = ShiftedSets(keep=len(ready) > 1)  # a sweep's jobs share one test set
+    for job in ready:
+        try:
+            line = evaluate_job(job, request, sets)
+        except ConfigError as err:
+            line = f"{job.name}: error: {err}"
+            tally.failed.append(line)
+        except Exception as err:
+            if os.environ.get("HYDRA_FULL_ERROR") == "1":
+                traceback.print_exc()
+            line = f"{job.name}: error: {one_line(err)}"
+            tally.failed.append(line)
+        else:
+            tally.evaluated += 1
+        print(line, file=sys.stderr if line in tally.failed else sys.stdout, flush=True)
+    return tally
+
+
+def _states(jobs: Sequence[JobDir]) -> str:
+    counts: dict[str, int] = {}
+    for job in jobs:
+        counts[job.skip or "finished"] = counts.get(job.skip or "finished", 0) + 1
+    return ", ".join(f"{n} {state}" for state, n in counts.items())
+
+
+def parse_args(argv: Sequence[str] | None = None) -> tuple[Path, Request]:
+    parser = argparse.ArgumentParser(
+        prog="python -m auglab.evaluate",
+        description="Test the finished jobs of a run or sweep dir on the corruption suite "
+        "and on other test sets; the results go into each job's metrics.json.",
+    )
+    parser.add_argument("dir", type=Path, help="a run dir (logs/runs/...) or a sweep dir")
+    parser.add_argument(
+        "--suite", help="conf/shift/<SUITE>.yaml (default: the job's own, else mnist_c)"
+    )
+    parser.add_argument(
+        "--corruptions", help="comma-separated subset of the suite, e.g. rotate,fog"
+    )
+    parser.add_argument(
+        "--severity",
+        type=int,
+        help="1-5 for every corruption that has levels (default: the suite's)",
+    )
+    parser.add_argument("--seed", type=int, help="the corruptions' seed (default: the suite's)")
+    parser.add_argument("--no-shift", action="store_true", help="skip the corruption suite")
+    parser.add_argument(
+        "--dataset",
+        nargs="+",
+        action="append",
+        default=[],
+        metavar=("NAME", "KEY=VALUE"),
+        help="another test set: conf/data/NAME.yaml with overrides, e.g. --dataset fingers "
+        "data.path=/other/folder (repeatable; after DIR); the job's own dataset starts from "
+        "the job's data config",
+    )
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        metavar="PATH",
+        help="the job's data.data_dir, if its data moved (the folder of MNIST/, mnist_c/...)",
+    )
+    parser.add_argument("--force", action="store_true", help="evaluate again what is done")
+    args = parser.parse_args(argv)
+    corruptions = None
+    if args.corruptions:
+        corruptions = tuple(n.strip() for n in args.corruptions.split(",") if n.strip())
+    request = Request(
+        shift=not args.no_shift,
+        suite=args.suite,
+        corruptions=corruptions,
+        severity=args.severity,
+        seed=args.seed,
+        datasets=tuple((d[0], tuple(d[1:])) for d in args.dataset),
+        data_dir=args.data_dir,
+        force=args.force,
+    )
+    if not request.shift and not request.datasets:
+        parser.error("--no-shift leaves nothing to evaluate: add --dataset NAME [KEY=VALUE ...]")
+    return args.dir, request
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    directory, request = parse_args(argv)
+    try:
+        tally = run(directory, request)
+    except ConfigError as err:
+        print(f"auglab: error: {err}", file=sys.stderr)
+        return 2
+    if tally.failed:
+        print(
+            f"auglab: {len(tally.failed)} of {tally.evaluated + len(tally.failed)} jobs failed "
+            "to evaluate (above)",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+def _quiet() -> None:
+    """Lightning's start-up notes and warnings, once per job, would drown the one line."""
+    import lightning  # noqa: F401  (it sets its loggers' levels when imported)
+
+    warnings.filterwarnings("ignore", module=r"lightning\..*")
+    warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
+    for name in ("lightning.pytorch", "lightning.fabric"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def cli() -> None:
+    """``main``, then end the process at once: every record is written by then, and Python's
+    own teardown of torch and Lightning would add ~1.3 s (see ``auglab.lifecycle.cli``)."""
+    status = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
+
+
+if __name__ == "__main__":
+    cli()
