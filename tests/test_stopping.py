@@ -75,7 +75,7 @@ def test_submitits_requeue_signal_stops_the_job_first_and_requeues_after(monkeyp
     submitits = signal.signal(signal.SIGUSR2, lambda signum, frame: calls.append(signum))
     try:
         stop = JobStop(None)
-        with stop.installed():
+        with stop.requeue_deferred():
             assert stop.reason() is None
             os.kill(os.getpid(), signal.SIGUSR2)
             assert calls == [] and "submitit requeues it" in stop.reason()
@@ -90,5 +90,5 @@ def test_submitits_requeue_signal_stops_the_job_first_and_requeues_after(monkeyp
 def test_outside_submitit_the_requeue_signal_is_left_alone(monkeypatch):
     monkeypatch.delenv("SUBMITIT_EXECUTOR", raising=False)
     before = signal.getsignal(signal.SIGUSR2)
-    with JobStop(None).installed():
+    with JobStop(None).requeue_deferred():
         assert signal.getsignal(signal.SIGUSR2) is before

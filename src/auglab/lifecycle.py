@@ -65,6 +65,11 @@ def run(cfg: DictConfig, entry: str) -> float:
     multirun = hc.mode == RunMode.MULTIRUN
     num = job_number(hc) if multirun else None
     job = _Job(cfg, entry, Path(hc.runtime.output_dir), multirun, num)
+    with job.stop.requeue_deferred():
+        return _run(job, multirun)
+
+
+def _run(job: _Job, multirun: bool) -> float:
     if rank() != 0:  # DDP's other processes re-run this job: they only train
         return job.train_only()
     lock = JobLock(job.output_dir / LOCK_FILE, job.name)

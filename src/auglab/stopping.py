@@ -143,7 +143,6 @@ class JobStop:
         self._seen = False
         #: submitit's requeue handler, called by ``auglab.lifecycle`` once the job stopped.
         self.requeue: Callable[[], None] | None = None
-        self._requeue_previous: tuple[int, Any] | None = None
 
     def reason(self) -> str | None:
         if self.requeue is not None:
@@ -177,26 +176,29 @@ class JobStop:
     @contextlib.contextmanager
     def installed(self) -> Iterator[JobStop]:
         self._signals.install()
-        self._defer_requeue()
         try:
             yield self
         finally:
             self._signals.restore()
-            if self._requeue_previous is not None:
-                signal.signal(*self._requeue_previous)
-                self._requeue_previous = None
 
-    def _defer_requeue(self) -> None:
+    @contextlib.contextmanager
+    def requeue_deferred(self) -> Iterator[JobStop]:
         """Under submitit, its preemption signal stops the job between batches like a stop
         request; submitit's handler (requeue, exit) runs after the record is written
-        (``auglab.slurm``)."""
+        (``auglab.slurm``). Installed for the whole job, imports included: a signal that
+        reached submitit's handler there would end the job inside an import."""
+        from auglab.runtime import rank
         from auglab.slurm import requeue_signal, under_submitit
 
-        if not under_submitit() or threading.current_thread() is not threading.main_thread():
+        # submitit's handler leaves other ranks alone (DDP): so does this one.
+        main = threading.current_thread() is threading.main_thread()
+        if not under_submitit() or not main or rank() != 0:
+            yield self
             return
         sig = requeue_signal()
         previous = signal.getsignal(sig)
         if not callable(previous):
+            yield self
             return
 
         def deferred(signum: int, frame: FrameType | None) -> None:
@@ -204,8 +206,11 @@ class JobStop:
                 log.warning("%s from SLURM: stopping before the next batch", sig.name)
                 self.requeue = lambda: previous(signum, None)
 
-        self._requeue_previous = (sig, previous)
         signal.signal(sig, deferred)
+        try:
+            yield self
+        finally:
+            signal.signal(sig, previous)
 
 
 class Interrupted(Exception):
