@@ -24,7 +24,7 @@ from auglab.report.wandb_report import (
     publish,
 )
 from auglab.sweep import SweepSummary
-from tests.test_report import finished_job, plan
+from tests.test_report import finished_job, grid_sweep, plan
 
 CLASSES = ["zero", "one", "two"]
 
@@ -49,19 +49,7 @@ def no_network(monkeypatch):
 
 def class_sweep(sweep: Path) -> None:
     """2 sizes x off/on x 2 seeds, each job with per-class accuracies and class names."""
-    base = {("100", "off"): 0.70, ("100", "on"): 0.80, ("1000", "off"): 0.90, ("1000", "on"): 0.95}
-    jobs = {}
-    for size in ("100", "1000"):
-        for aug in ("off", "on"):
-            for seed, delta in (("0", -0.01), ("1", 0.01)):
-                overrides = [f"data.size={size}", f"aug={aug}", f"seed={seed}"]
-                acc = base[size, aug] + delta
-                per_class = [acc, acc - 0.05, acc + 0.02] if aug == "on" else [acc] * 3
-                finished_job(
-                    sweep, len(jobs), overrides, acc, test_class_acc=per_class, class_names=CLASSES
-                )
-                jobs[len(jobs)] = overrides
-    plan(sweep, jobs)
+    grid_sweep(sweep, classes=CLASSES)
 
 
 def offline_target(sweep: Path) -> Target:
