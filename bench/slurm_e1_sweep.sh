@@ -41,7 +41,8 @@ task=$(readlink "$SWEEP/$victim/slurm.out" | sed -E 's#.*/\.submitit/([^/]+)/.*#
 echo "== squeue mid-way ($(( $(date +%s) - start )) s in)"
 squeue -o "%.12i %.9P %.8j %.2t %.8M %R"
 echo "== preempting job $victim (SLURM $task): scancel --signal=USR2 $task"
-scancel --signal=USR2 "$task"
+# A job that SLURM is still updating answers "try again later".
+for _ in $(seq 10); do scancel --signal=USR2 "$task" && break; sleep 1; done
 sleep 3
 squeue -o "%.12i %.9P %.8j %.2t %.8M %R"
 

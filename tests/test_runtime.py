@@ -126,3 +126,14 @@ def test_lightning_never_requeues_a_slurm_job_itself(monkeypatch):
     monkeypatch.delenv("SLURM_NTASKS")
     monkeypatch.delenv("SLURM_JOB_ID")
     assert runtime.cluster_plugins() == []
+
+
+def test_loader_workers_beyond_the_jobs_cores_are_named_with_the_fix(monkeypatch):
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2, 3})
+    for key, value in {**SLURM_JOB, "SLURM_CPUS_PER_TASK": "2"}.items():
+        monkeypatch.setenv(key, value)
+    assert runtime.check_loader_workers(0, 2) is None
+    assert runtime.check_loader_workers(1, 1) is None
+    line = runtime.check_loader_workers(2, 2)
+    assert line.startswith("data.num_workers=2 loader processes beside 2 torch thread(s)")
+    assert "the 2 core(s) this job has (SLURM's --cpus-per-task)" in line

@@ -33,6 +33,7 @@ from auglab.errors import ConfigError
 from auglab.outputs import write_resolved_config
 from auglab.record import CLASS_ACC_METRIC, METRIC_NAMES, ShiftResults
 from auglab.runtime import (
+    check_loader_workers,
     cluster_plugins,
     keep_freed_memory,
     parallel_jobs,
@@ -117,6 +118,9 @@ def build(cfg: DictConfig, ctx: JobContext) -> Job:
     _check_config(cfg)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     datamodule, model = build_data_and_model(cfg, ctx.stage)
+    crowded = check_loader_workers(datamodule.num_workers, threads)
+    if crowded is not None:
+        log.warning("%s: %s", ctx.name, crowded)
     model.configure_optimizers()  # a bad optimiser or scheduler setting fails here, not in fit
     timer = TrainTimer()
     # `callbacks.pictures=null` switches one entry off; divergence and RNG checkpointing stay.

@@ -98,6 +98,21 @@ def slurm_cpus_per_task() -> int | None:
     return None
 
 
+def check_loader_workers(workers: int, threads: int) -> str | None:
+    """A warning line when DataLoader workers beside the torch threads need more cores than
+    this job has (a SLURM allotment counts): the fix is the user's, since the number of
+    workers changes which augmentation draws each batch gets."""
+    cores = available_cores()
+    if workers == 0 or workers + threads <= cores:
+        return None
+    where = " (SLURM's --cpus-per-task)" if slurm_cpus_per_task() else ""
+    return (
+        f"data.num_workers={workers} loader processes beside {threads} torch thread(s) "
+        f"need more than the {cores} core(s) this job has{where}: lower data.num_workers "
+        "or threads, or ask for more cores"
+    )
+
+
 def cluster_plugins() -> list[Any]:
     """Lightning's SLURM environment, without its own requeueing, inside a SLURM job.
 
