@@ -40,9 +40,10 @@ done
 task=$(readlink "$SWEEP/$victim/slurm.out" | sed -E 's#.*/\.submitit/([^/]+)/.*#\1#')
 echo "== squeue mid-way ($(( $(date +%s) - start )) s in)"
 squeue -o "%.12i %.9P %.8j %.2t %.8M %R"
-echo "== preempting job $victim (SLURM $task): scancel --signal=USR2 $task"
-# A job that SLURM is still updating answers "try again later".
-for _ in $(seq 10); do scancel --signal=USR2 "$task" && break; sleep 1; done
+echo "== preempting job $victim (SLURM $task): scancel --signal=USR2"
+# By its own job id: signalling "<array>_<i>" also reaches the array's pending tasks, and
+# scancel answers "can not be altered now" and retries, sending the signal again later.
+scancel --signal=USR2 "$(squeue -h -j "$task" -o %A)"
 sleep 3
 squeue -o "%.12i %.9P %.8j %.2t %.8M %R"
 

@@ -37,15 +37,7 @@ NAMING = {"overrides", "job_num"}
 
 
 def slurm(*cmd: str, env: dict[str, str]) -> str:
-    """A SLURM command; again after a second while SLURM says a job "can not be altered now"
-    (a task still being split from its array)."""
-    for _ in range(10):
-        proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
-        if "try again later" not in proc.stderr:
-            break
-        time.sleep(1)
-    assert proc.returncode == 0, proc.stderr
-    return proc.stdout
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
 
 
 def array_tasks(sweep: Path) -> list[str]:
