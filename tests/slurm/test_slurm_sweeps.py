@@ -106,8 +106,12 @@ def test_a_2x2_sweep_finishes_on_slurm_one_job_at_a_time_under_array_parallelism
     # the node has room for two such jobs: the cap kept them one at a time
     spans = sorted(span(j) for j in jobs)
     assert all(end <= start for (_, end), (start, _) in zip(spans, spans[1:], strict=False))
-    # submitit's logs live in the sweep dir, one folder per job
+    # submitit's logs live in the sweep dir, one folder per job, linked from the job's dir
     assert len(array_tasks(sweep)) == 4
+    for job in jobs:
+        out = (job / "slurm.out").resolve()
+        assert out.parent.parent == sweep / ".submitit" and (job / "slurm.err").resolve().is_file()
+        assert f"job {job.name}: finished" in out.read_text()
 
 
 def test_a_preempted_job_is_requeued_by_submitit_and_ends_as_an_uninterrupted_one(
