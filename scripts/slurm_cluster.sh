@@ -32,7 +32,7 @@ as_root() {
     if [ "$(id -u)" = 0 ]; then "$@"; else sudo -n "$@"; fi
 }
 
-can_be_root() { [ "$(id -u)" = 0 ] || sudo -n true 2>/dev/null; }
+can_be_root() { [ "$(id -u)" = 0 ] || { command -v sudo >/dev/null && sudo -n true 2>/dev/null; }; }
 
 install_missing() {
     local missing=()
@@ -153,7 +153,10 @@ node_idle() { sinfo -h -o %t | grep -qx idle; }
 start() {
     stop_quietly
     install_missing
-    [ "$(id -u)" = 0 ] || exec sudo -n -E bash "$0" start  # the daemons run as root
+    if [ "$(id -u)" != 0 ]; then  # the daemons run as root
+        can_be_root || die "starting SLURM's daemons needs root or passwordless sudo" 3
+        exec sudo -n -E bash "$0" start
+    fi
     rm -rf "$STATE"
     mkdir -p "$STATE"/{ctld,d,run,log}
     write_config

@@ -36,8 +36,9 @@ def requeue_signal() -> signal.Signals:
 
 class SchedulerEnded(Exception):
     """SLURM ended the job for good (``scancel``, the time limit, a node failure): its
-    state, e.g. ``CANCELLED by 0``, is the message. Raised by ``auglab.launchers`` for a
-    job whose process returned after SIGTERM; ``auglab.sweeper`` records it ``failed``."""
+    state, e.g. ``CANCELLED by 0``, is the message. Made by ``auglab.launchers`` for a job
+    that left no result (it exits 143 after SIGTERM); ``auglab.sweeper`` records it
+    ``failed``."""
 
 
 def scheduler_end(job: Any, wait_s: float = 60.0) -> str | None:

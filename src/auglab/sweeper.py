@@ -217,8 +217,7 @@ class FaultTolerantSweeper(Sweeper):
             return
         if stop.requested:
             return
-        stage = record.stage if record is not None and record.stage else "fit"
-        self._fail(sweep_dir, entry, stage, f"{reason}; rerun the sweep to resume it")
+        self._fail(sweep_dir, entry, _stage(record), f"{reason}; rerun the sweep to resume it")
 
     def _ended_by_scheduler(self, sweep_dir: Path, entry: PlanEntry, state: str) -> None:
         """``scancel`` or the time limit: the job stopped at its last checkpoint, but it is
@@ -226,14 +225,9 @@ class FaultTolerantSweeper(Sweeper):
         record = read_record(sweep_dir / str(entry.job_num))
         if record is not None and record.ok:
             return
-        stage = record.stage if record is not None and record.stage else "fit"
         said = record.error if record is not None and record.status == "interrupted" else None
-        self._fail(
-            sweep_dir,
-            entry,
-            stage,
-            f"SLURM ended it ({state}): {said or 'rerun the sweep to resume it'}",
-        )
+        why = said or "rerun the sweep to resume it"
+        self._fail(sweep_dir, entry, _stage(record), f"SLURM ended it ({state}): {why}")
 
     @staticmethod
     def _fail(sweep_dir: Path, entry: PlanEntry, stage: str, error: str) -> None:
@@ -248,6 +242,11 @@ class FaultTolerantSweeper(Sweeper):
         record.status, record.stage, record.error = "failed", stage, error
         write_record(record, job_dir)
         log.error("job %d: failed at %s: %s", entry.job_num, stage, error)
+
+
+def _stage(record: JobRecord | None) -> str:
+    """Where a launched job that left no end was: its record's stage, or fit."""
+    return record.stage if record is not None and record.stage else "fit"
 
 
 def _say_plan(entries: Sequence[PlanEntry], todo: Sequence[PlanEntry]) -> None:
