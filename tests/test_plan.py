@@ -56,6 +56,26 @@ def test_a_key_added_at_its_neutral_default_keeps_older_fingerprints():
     assert plain["data"] == {"size": 100, "subset_seed": None}  # left as it was
 
 
+def test_a_preset_with_nothing_to_scale_is_the_same_job_at_any_strength(tmp_path):
+    off = {"transforms": {}, "name": "off"}
+    on = {"transforms": {"on": [{"_target_": "albumentations.Affine"}]}, "name": "on"}
+    prints = [fingerprint(cfg(aug={**off, "strength": s})) for s in (1.0, 0.5, 2.0)]
+    assert len(set(prints)) == 1
+    assert len({fingerprint(cfg(aug={**on, "strength": s})) for s in (1.0, 0.5, 2.0)}) == 3
+    # So `aug=off,on aug.strength=1,0.5` plans off once: three jobs, not four.
+    combos = [
+        Planned((f"aug={a}", f"aug.strength={s}"), fingerprint(cfg(aug={**p, "strength": s})))
+        for s in (1.0, 0.5)
+        for a, p in (("off", off), ("on", on))
+    ]
+    grid = extend_plan(tmp_path, combos).entries()
+    assert [e.overrides for e in grid] == [
+        ("aug=off", "aug.strength=1.0"),
+        ("aug=on", "aug.strength=1.0"),
+        ("aug=on", "aug.strength=0.5"),
+    ]
+
+
 def test_differences_name_each_changed_key_old_and_new():
     assert differences(cfg(), cfg(**{"optim.lr": 0.01})) == "optim.lr: 0.001 -> 0.01"
     many = differences(cfg(), cfg(seed=1, **{"optim.lr": 1, "data.size": 2, "optim.x": 3}))

@@ -557,6 +557,35 @@ def test_select_tunes_other_swept_keys_per_setting_size_and_seed_on_validation(t
     }
 
 
+def test_select_tunes_each_presets_strength_and_off_runs_once(tmp_path):
+    # As `aug=off,on aug.strength=1,0.5,2 seed=0,1` plans it: off once per seed.
+    results = {
+        ("off", "1", 0): (0.80, 0.70),
+        ("on", "1", 0): (0.84, 0.90),
+        ("on", "0.5", 0): (0.86, 0.85),
+        ("on", "2", 0): (0.82, 0.95),
+        ("off", "1", 1): (0.81, 0.72),
+        ("on", "1", 1): (0.88, 0.89),
+        ("on", "0.5", 1): (0.85, 0.91),
+        ("on", "2", 1): (0.83, 0.93),
+    }
+    jobs = {}
+    for num, ((aug, strength, seed), (val, test)) in enumerate(results.items()):
+        jobs[num] = ["data.size=100", f"aug={aug}", f"aug.strength={strength}", f"seed={seed}"]
+        fields = {"val_acc_best": val, "aug_strength": float(strength)}
+        finished_job(tmp_path, num, jobs[num], test, **fields)
+    plan(tmp_path, jobs)
+    tuned = {c.setting: c for c in cells(records(tmp_path), select="val/acc_best")}
+    assert list(tuned) == ["off", "on"]
+    assert tuned["on"].accs == (0.85, 0.89)  # strength 0.5 for seed 0, 1 for seed 1
+    assert tuned["on"].chosen == ("aug.strength=0.5", "aug.strength=1")
+    assert tuned["off"].accs == (0.70, 0.72) and tuned["off"].chosen == ("defaults",) * 2
+    report = write_report(tmp_path, select="val/acc_best")
+    assert "Tuned: each setting at its own `aug.strength`" in report
+    # Without selection each strength is a setting of its own, on the plot.
+    assert {c.setting for c in cells(records(tmp_path))} == {"off", "on", "on x0.5", "on x2"}
+
+
 def test_cli_select_and_the_sweeps_own_selection(tmp_path, capsys):
     lr_sweep(tmp_path)
     assert main([str(tmp_path), "--select", "val/acc_best"]) == 0

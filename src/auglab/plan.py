@@ -15,7 +15,9 @@ fingerprint forever:
 The fingerprint hashes the config as Hydra composes it from the files and overrides,
 before interpolation, leaving out what cannot change a result (``hydra.*``, threads,
 output, data and logger dirs, the loggers, the sweeper's metric, the end-of-job corruption
-suite): moving the data dir or switching W&B off does not make a job new.
+suite): moving the data dir or switching W&B off does not make a job new. A preset with
+nothing to scale (``aug=off``) is fingerprinted at strength 1 whatever ``aug.strength``
+says, so ``aug=off,on aug.strength=1,0.5,2`` plans (and trains) ``off`` once, not three times.
 """
 
 from __future__ import annotations
@@ -70,6 +72,9 @@ def composed(cfg: DictConfig | Mapping[str, Any]) -> dict[str, Any]:
         section = result.get(group)
         if isinstance(section, dict) and key in section and section[key] == neutral:
             result[group] = {k: v for k, v in section.items() if k != key}  # a copy: cfg untouched
+    aug = result.get("aug")
+    if isinstance(aug, dict) and not aug.get("transforms") and aug.get("strength", 1.0) != 1.0:
+        result["aug"] = {**aug, "strength": 1.0}  # nothing it could scale: the same job
     return result
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import albumentations as A
@@ -106,14 +107,15 @@ def test_on_at_half_strength_composes(tmp_path):
     assert affine_of(build_augmentation(aug)).rotate == pytest.approx((-22.5, 22.5))
 
 
-def test_strength_composes_with_off_and_scaling_nothing_is_refused(tmp_path):
+def test_strength_composes_with_off_and_scaling_nothing_says_so(tmp_path, caplog):
     for strength in ("0", "1"):
         off = composed_aug(tmp_path, "aug=off", f"aug.strength={strength}")
         assert build_augmentation(off) is None
-    with pytest.raises(
-        ConfigError, match=r"aug.strength=1.5 has nothing to scale.*aug=on aug.strength=1.5"
-    ):
-        build_augmentation(composed_aug(tmp_path, "aug=off", "aug.strength=1.5"))
+    assert "nothing to scale" not in caplog.text
+    with caplog.at_level(logging.WARNING, logger="auglab.aug.pipeline"):
+        assert build_augmentation(composed_aug(tmp_path, "aug=off", "aug.strength=1.5")) is None
+    assert "aug.strength=1.5 has nothing to scale" in caplog.text
+    assert "aug=on aug.strength=1.5" in caplog.text
 
 
 @pytest.mark.parametrize("name", PRESETS)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
 
@@ -12,6 +13,8 @@ from hydra.utils import instantiate
 from auglab.aug.mix import BatchMix
 from auglab.aug.strength import check_strength, scale_transform
 from auglab.errors import ConfigError
+
+log = logging.getLogger(__name__)
 
 
 def build_augmentation(preset: Mapping | None) -> A.Compose | None:
@@ -29,11 +32,14 @@ def build_augmentation(preset: Mapping | None) -> A.Compose | None:
     strength = check_strength(preset.get("strength", 1.0))
     specs = list(_specs(preset.get("transforms")))
     if not specs and strength not in (0.0, 1.0):
-        # Otherwise `-m aug.strength=0,0.5,1` on the default aug=off trains the same
-        # unaugmented model under four labels.
-        raise ConfigError(
-            f"aug.strength={strength:g} has nothing to scale: aug={preset.get('name')} has no "
-            f"transforms; pick a preset, e.g. aug=on aug.strength={strength:g}"
+        # A sweep plans such a job once (auglab.plan fingerprints it at strength 1), so
+        # `-m aug=off,on aug.strength=0.5,1,2` trains off once; alone it may be a slip.
+        log.warning(
+            "aug.strength=%g has nothing to scale: aug=%s has no transforms, so this trains "
+            "without augmentation (for a preset at that strength: aug=on aug.strength=%g)",
+            strength,
+            preset.get("name"),
+            strength,
         )
     if not specs or strength == 0.0:
         return None

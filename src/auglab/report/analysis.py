@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 
 #: Overrides that place a job on the plot (x, line, draws) rather than name another setting.
 PLACED_BY = ("data.size", "seed", "aug", "data.synthetic_size", "data.subset_seed")
+#: Placed on the plot unless a selection tunes it: each preset then runs at its best strength.
+TUNED_BY_SELECT = ("aug.strength",)
 #: The reference setting: no augmentation, real images only.
 OFF = "off"
 
@@ -155,9 +157,10 @@ class Exchange:
         return None if self.real is None else self.real / self.train_size
 
 
-def setting_label(job: JobRecord) -> str:
+def setting_label(job: JobRecord, with_strength: bool = True) -> str:
     """``off``, ``on``, ``on x0.5`` (strength), plus `` synthetic N``; from the record.
 
+    ``with_strength=False`` (a selection that tunes the strength): ``on`` at any strength.
     Older files lack ``aug``/``aug_strength``/``synthetic_size``: the job's
     overrides stand in, then the defaults of ``conf/train.yaml`` (aug off, strength 1).
     """
@@ -167,7 +170,7 @@ def setting_label(job: JobRecord) -> str:
     strength = 1.0 if strength in (None, "", "null") else float(strength)
     if aug == "off" or strength == 0:
         label = OFF
-    elif strength == 1:
+    elif strength == 1 or not with_strength:
         label = str(aug)
     else:
         label = f"{aug} x{strength:g}"
@@ -192,18 +195,23 @@ def cells(jobs: Sequence[JobRecord], select: str | None = None) -> list[Cell]:
     With ``select`` (a validation metric), those other overrides are tuned instead:
     for each setting, size and draws the job with the best ``select`` value stands for
     all of them (ties: the earlier job), and ``Cell.chosen`` says which values won.
+    A selection also tunes each preset's ``aug.strength`` (``TUNED_BY_SELECT``) where
+    it varies; ``off`` has nothing to scale, so no strength is ever chosen for it.
     """
     jobs = [j for j in jobs if j.ok]
     overrides = job_overrides(jobs)
-    other = other_keys(overrides)
+    select = selection_metric(select)
+    other = other_keys(overrides, select)
+    tunes_strength = any(k in TUNED_BY_SELECT for k in other)
     entries: list[tuple[JobRecord, str, tuple[str, ...]]] = []
     for job, job_values in zip(jobs, overrides, strict=True):
         if job.train_size is None or job.test_acc is None:
             log.warning("Job %s has no train_size or test_acc: left out", job.job_num)
             continue
-        values = tuple(f"{k}={job_values[k]}" for k in other if k in job_values)
-        entries.append((job, setting_label(job), values))
-    select = selection_metric(select)
+        label = setting_label(job, with_strength=not tunes_strength)
+        keys = [k for k in other if k in job_values and not (label == OFF and k in TUNED_BY_SELECT)]
+        values = tuple(f"{k}={job_values[k]}" for k in keys)
+        entries.append((job, label, values))
     groups: dict[tuple[str, tuple[str, ...], int], list[tuple[JobRecord, str]]] = {}
     if select is None or not other:
         for job, aug, values in entries:
@@ -225,9 +233,11 @@ def cells(jobs: Sequence[JobRecord], select: str | None = None) -> list[Cell]:
     return sorted(result, key=lambda c: (c.aug != OFF, c.setting, c.train_size))
 
 
-def other_keys(overrides: Sequence[dict[str, str]]) -> list[str]:
-    """Swept keys that name another recipe (``optim.lr``), not a place on the plot."""
-    return [k for k in varying_keys(overrides) if not k.startswith(PLACED_BY)]
+def other_keys(overrides: Sequence[dict[str, str]], select: str | None = None) -> list[str]:
+    """Swept keys that name another recipe (``optim.lr``), not a place on the plot; with a
+    selection also the strength (``TUNED_BY_SELECT``), tuned like any other."""
+    tuned = TUNED_BY_SELECT if selection_metric(select) else ()
+    return [k for k in varying_keys(overrides) if k in tuned or not k.startswith(PLACED_BY)]
 
 
 def _select(

@@ -74,7 +74,7 @@ def make_report(
         missing,
         failed,
         select,
-        tuned=other_keys(job_overrides(finished)),
+        tuned=other_keys(job_overrides(finished), select),
         shifted=shifted,
     )
     atomic.write_text(sweep_dir / REPORT_MD, text)

@@ -306,14 +306,14 @@ def runset(report: Report, to: Target, entity: str = "", by_size: bool = False) 
 
 def _setting_keys(report: Report) -> list[str]:
     """The config keys that make a setting: the preset, its strength where it varies, and
-    the other swept keys unless the report tuned them (``select``)."""
+    the other swept keys, unless the report tuned them (``select`` tunes the strength too)."""
     from auglab.report.analysis import other_keys
     from auglab.summary import job_overrides
 
     finished = [j for j in report.jobs if j.ok]
     keys = ["aug.name"]
-    if len({j.aug_strength for j in finished}) > 1:
-        keys.append("aug.strength")
+    if report.select is None and len({j.aug_strength for j in finished}) > 1:
+        keys.append("aug.strength")  # a selection tunes it: each preset at its best
     if report.select is None:  # group choices (optim=sgd) are no config value: left out
         keys += [k for k in other_keys(job_overrides(finished)) if "." in k]
     return keys
