@@ -1,4 +1,5 @@
-"""The batched warp is albumentations' Affine/flip geometry, sampled from the same ranges."""
+"""The batched warp is albumentations' Affine/flip geometry and ElasticTransform field,
+sampled from the same ranges."""
 
 from __future__ import annotations
 
@@ -9,9 +10,21 @@ import pytest
 import torch
 from albumentations.augmentations.geometric.functional import (
     create_affine_transformation_matrix,
+    generate_displacement_fields,
 )
+from hydra import compose, initialize_config_dir
 
-from auglab.aug.batched import AffineStep, affine_matrix, batched_augment
+from auglab.aug import build_augmentation
+from auglab.aug.batched import (
+    AffineStep,
+    BatchedAugment,
+    ElasticStep,
+    affine_matrix,
+    batched_augment,
+)
+from auglab.data.dataset import ArrayDataset
+from auglab.data.device import DeviceBatches
+from tests.helpers import REPO
 
 # Tolerance of the image comparisons, in grey levels (0-255). The batched warp
 # keeps float32 values, albumentations rounds to uint8 (up to 0.5). cv2's
@@ -216,6 +229,13 @@ def test_identity_draws_leave_the_batch_bit_for_bit():
         (A.Affine(rotate=10, fill=7), "border_mode=0 fill=7"),
         (A.Affine(rotate=10, fit_output=True), "fit_output"),
         ([A.Affine(border_mode=1), A.Affine(border_mode=0)], "fill borders differently"),
+        (A.ElasticTransform(interpolation=cv2.INTER_CUBIC), "interpolation=2 is not batched"),
+        (A.ElasticTransform(border_mode=cv2.BORDER_WRAP), "ElasticTransform border_mode=3"),
+        (A.ElasticTransform(border_mode=0, fill=9), "border_mode=0 fill=9.0 is not batched"),
+        (
+            [A.Affine(border_mode=1), A.ElasticTransform(border_mode=0)],
+            "fill borders differently",
+        ),
     ],
 )
 def test_what_it_cannot_reproduce_is_left_to_albumentations_with_a_reason(transform, reason):
@@ -232,3 +252,272 @@ def test_in_a_mixed_batch_the_images_left_alone_are_bit_for_bit():
     kept = [i for i in range(32) if torch.equal(out[i], x[i])]
     flipped = [i for i in range(32) if torch.allclose(out[i], x[i].flip(-1), atol=1e-5)]
     assert 0 < len(kept) < 32 and sorted(kept + flipped) == list(range(32))
+
+
+# ---- ElasticTransform ---------------------------------------------------------------------
+
+
+def elastic(**changes) -> A.ElasticTransform:
+    """conf/aug/elastic.yaml's transform (Simard's MNIST setting), with ``changes``."""
+    params = dict(
+        alpha=34, sigma=4, noise_distribution="uniform", interpolation=1, border_mode=1, p=1.0
+    )
+    return A.ElasticTransform(**{**params, **changes})
+
+
+def elastic_step(transform: A.ElasticTransform) -> ElasticStep:
+    fast, why_not = batched_augment(A.Compose([transform]))
+    assert fast is not None, why_not
+    (step,) = fast.steps
+    return step
+
+
+class GivenNoise:
+    """A stand-in for albumentations' numpy generator that hands out a given noise field."""
+
+    def __init__(self, noise: torch.Tensor) -> None:
+        self.noise = noise.numpy().astype(np.float64)
+
+    def uniform(self, low, high, size):
+        assert (low, high, tuple(size)) == (-1, 1, self.noise.shape)
+        return self.noise
+
+    def standard_normal(self, size, dtype):
+        assert tuple(size) == self.noise.shape
+        return self.noise.astype(dtype)
+
+
+def albumentations_fields(t: A.ElasticTransform, noise: torch.Tensor) -> np.ndarray:
+    """albumentations' own (dx, dy), (2, H, W), for one image's noise field (1 or 2, H, W)."""
+    dx, dy = generate_displacement_fields(
+        noise.shape[1:],
+        t.alpha,
+        t.sigma,
+        same_dxdy=t.same_dxdy,
+        kernel_size=(17, 17) if t.approximate else (0, 0),
+        random_generator=GivenNoise(noise),
+        noise_distribution=t.noise_distribution,
+    )
+    return np.stack([dx, dy])
+
+
+ELASTIC = {
+    "preset": {},
+    "gaussian noise": dict(noise_distribution="gaussian"),
+    "same dxdy": dict(same_dxdy=True),
+    "approximate": dict(approximate=True),
+    "sigma 2.5 alpha 10": dict(sigma=2.5, alpha=10),
+}
+
+
+@pytest.mark.parametrize("changes", ELASTIC.values(), ids=ELASTIC.keys())
+def test_elastic_displacement_is_albumentations_own_field_for_the_same_noise(changes):
+    t = elastic(**changes)
+    step = elastic_step(t)
+    torch.manual_seed(0)
+    applied, noise = step.draw(4, 29, 27)  # odd sizes; kernel (33) wider than the image
+    assert applied.all() and noise.shape == (4, 1 if t.same_dxdy else 2, 29, 27)
+    ours = step.displacement(noise).numpy()
+    for i in range(4):
+        theirs = albumentations_fields(t, noise[i])
+        assert np.abs(theirs).mean() > 0.1  # a real displacement, not two zeros
+        assert np.allclose(ours[i], theirs, rtol=0, atol=1e-5), np.abs(ours[i] - theirs).max()
+
+
+def test_elastic_blurs_dx_and_dy_as_one_image_as_albumentations_does():
+    """cv2 blurs the (2H, W) stack: dx's bottom rows leak into dy's top rows. Blurring
+    the two fields apart would not match; the comparison above would see it."""
+    t = elastic()
+    torch.manual_seed(0)
+    _, noise = elastic_step(t).draw(1, 32, 32)
+    theirs = albumentations_fields(t, noise[0])
+    apart = np.stack([albumentations_fields(elastic(same_dxdy=True), f[None])[0] for f in noise[0]])
+    seam = np.abs(theirs - apart)
+    assert seam[1, :4].max() > 1e-2  # dy's top rows differ
+    assert seam[0, :4].max() < 1e-5  # dx's top rows: replicated border either way
+
+
+@pytest.mark.parametrize("same_dxdy", [False, True])
+def test_elastic_grid_is_the_displacement_in_grid_sample_coordinates(same_dxdy):
+    step = elastic_step(elastic(same_dxdy=same_dxdy))
+    torch.manual_seed(0)
+    _, noise = step.draw(3, 29, 27)  # H != W: x and y normalise differently
+    d, grid = step.displacement(noise), step.grid(noise)
+    ys, xs = torch.meshgrid(torch.arange(29.0), torch.arange(27.0), indexing="ij")
+    u = (2 * (xs + d[:, 0]) + 1) / 27 - 1  # align_corners=False: pixel centres
+    v = (2 * (ys + d[:, 1]) + 1) / 29 - 1
+    assert torch.allclose(grid, torch.stack([u, v], dim=-1), atol=1e-6)
+    assert torch.equal(d[:, 0], d[:, 1]) == same_dxdy
+
+
+def remapped_by_albumentations(
+    t: A.ElasticTransform, image: np.ndarray, fields: np.ndarray
+) -> np.ndarray:
+    height, width = image.shape[:2]
+    coords = np.stack(np.meshgrid(np.arange(width), np.arange(height)))
+    maps = (coords + fields).astype(np.float32)
+    out = t.apply(image, map_x=maps[0], map_y=maps[1])  # fgeometric.remap: cv2.remap
+    return out.reshape(image.shape).astype(np.float64)
+
+
+@pytest.mark.parametrize("border", BORDERS.values(), ids=BORDERS.keys())
+@pytest.mark.parametrize("channels", [1, 3])
+def test_elastic_warp_is_albumentations_remap_for_the_same_field(border, channels):
+    t = elastic(border_mode=border, alpha=60)  # large: plenty of pixels sample off the image
+    fast, _ = batched_augment(A.Compose([t]))
+    image = asymmetric_image(channels=channels)
+    torch.manual_seed(3)
+    got = fast(batch_of(image))[0].permute(1, 2, 0).double().numpy() * 255
+    torch.manual_seed(3)  # the same draws again: the noise the warp used
+    _, noise = fast.steps[0].draw(1, 32, 32)
+    expected = remapped_by_albumentations(t, image, albumentations_fields(t, noise[0]))
+    # Not exact: cv2.remap's INTER_LINEAR weights are fixed point (1/32 pixel) and it
+    # rounds to uint8; the batched warp keeps float32. Same tolerances as the affine warp.
+    diff = np.abs(got - expected)
+    assert diff.mean() < MEAN_TOLERANCE and diff.max() < MAX_TOLERANCE, (diff.mean(), diff.max())
+    assert np.abs(expected - image).mean() > 10  # the distortion is large: a real comparison
+
+
+def test_affine_then_elastic_is_two_resamplings_in_order_as_albumentations_applies_them():
+    affine = A.Affine(rotate=30, scale=0.9, border_mode=1, p=1.0)
+    t = elastic()
+    fast, why_not = batched_augment(A.Compose([affine, t]))
+    assert fast is not None, why_not
+    assert [type(s) for s in fast.steps] == [AffineStep, ElasticStep]
+    image = asymmetric_image()
+    torch.manual_seed(5)
+    got = fast(batch_of(image))[0].permute(1, 2, 0).double().numpy() * 255
+    torch.manual_seed(5)
+    fast.steps[0].sample(1, 32, 32)  # the affine step's draws come first
+    _, noise = fast.steps[1].draw(1, 32, 32)
+    rotated = A.Compose([affine])(image=image)["image"].reshape(image.shape)
+    expected = remapped_by_albumentations(t, rotated, albumentations_fields(t, noise[0]))
+    diff = np.abs(got - expected)
+    # Two resamplings, each up to the single warp's error (albumentations also rounds the
+    # rotated image to uint8 in between): twice the tolerances.
+    assert diff.mean() < 2 * MEAN_TOLERANCE and diff.max() < 2 * MAX_TOLERANCE
+    elastic_first = remapped_by_albumentations(t, image, albumentations_fields(t, noise[0]))
+    elastic_first = A.Compose([affine])(image=elastic_first.astype(np.uint8))["image"]
+    assert np.abs(got - elastic_first.reshape(image.shape)).mean() > 5 * MEAN_TOLERANCE
+
+
+@pytest.mark.parametrize("noise", ["uniform", "gaussian"])
+def test_elastic_displacement_and_image_change_match_albumentations_in_distribution(noise):
+    t = elastic(noise_distribution=noise)
+    step = elastic_step(t)
+    torch.manual_seed(0)
+    ours = step.displacement(step.draw(2000, 32, 32)[1]).abs().mean(dim=(0, 2, 3)).numpy()
+    t.set_random_seed(0)
+    coords = np.stack(np.meshgrid(np.arange(32), np.arange(32)))
+    theirs = []
+    for _ in range(1000):
+        maps = t.get_params_dependent_on_data({"shape": (32, 32)}, {})
+        theirs.append(np.abs(np.stack([maps["map_x"], maps["map_y"]]) - coords).mean(axis=(1, 2)))
+    theirs = np.mean(theirs, axis=0)
+    # ~0.6% standard error on albumentations' 1000 draws, ~0.4% on ours.
+    assert np.allclose(ours, theirs, rtol=0.03), (ours, theirs)
+    # Uniform noise is Simard's field: ~1.5 px mean displacement at alpha 34, sigma 4.
+    assert 0.5 < theirs.mean() < 3
+
+    image = asymmetric_image()
+    torch.manual_seed(1)
+    fast, _ = batched_augment(A.Compose([t]))
+    ours_change = fast(batch_of(image).expand(1000, -1, -1, -1)) * 255 - batch_of(image) * 255
+    pipeline = A.Compose([t], seed=1)
+    theirs_change = [
+        np.abs(pipeline(image=image)["image"].astype(np.float64).reshape(image.shape) - image)
+        for _ in range(500)
+    ]
+    ours_change, theirs_change = ours_change.abs().mean().item(), np.mean(theirs_change)
+    assert ours_change == pytest.approx(theirs_change, rel=0.04)
+    assert theirs_change > 5  # grey levels: the distortion shows
+
+
+def test_elastic_probability_leaves_the_others_bit_for_bit():
+    fast, _ = batched_augment(A.Compose([elastic(p=0.5)]))
+    x = torch.rand(400, 1, 28, 28)
+    torch.manual_seed(0)
+    out = fast(x.clone())
+    kept = np.array([torch.equal(out[i], x[i]) for i in range(400)])
+    assert 0.4 < kept.mean() < 0.6
+    moved = (out[~torch.from_numpy(kept)] - x[~torch.from_numpy(kept)]).abs()
+    assert moved.amax(dim=(1, 2, 3)).min() > 1e-2  # every other image really moved
+    assert out.is_contiguous()
+
+
+@pytest.mark.parametrize("changes", [dict(p=0.0), dict(alpha=0)], ids=["p=0", "alpha=0"])
+def test_elastic_that_cannot_move_is_the_identity(changes):
+    fast, _ = batched_augment(A.Compose([elastic(**changes)]))
+    x = torch.rand(16, 1, 32, 32)
+    assert torch.equal(fast(x.clone()), x)
+
+
+def test_elastic_reproduces_for_a_seed():
+    fast, _ = batched_augment(A.Compose([A.Affine(rotate=(-20, 20), border_mode=1), elastic()]))
+    x = torch.rand(16, 1, 32, 32)
+    first, again, other = [], [], []
+    for seed, into in ((0, first), (0, again), (1, other)):
+        torch.manual_seed(seed)
+        into.append(fast(x))
+    assert torch.equal(first[0], again[0])
+    assert not torch.equal(first[0], other[0])
+
+
+def test_sample_is_each_images_matrix_and_refuses_an_elastic_pipeline():
+    matrix_only, _ = batched_augment(A.Compose([A.Affine(rotate=(-20, 20))]))
+    assert matrix_only.sample(5, 32, 32).shape == (5, 3, 3)
+    with_elastic, _ = batched_augment(
+        A.Compose([A.Affine(rotate=(-20, 20), border_mode=1), elastic()])
+    )
+    with pytest.raises(ValueError, match="ElasticTransform step"):
+        with_elastic.sample(5, 32, 32)
+
+
+def preset(*overrides: str) -> A.Compose:
+    with initialize_config_dir(str(REPO / "conf"), version_base="1.3"):
+        return build_augmentation(compose("train", overrides=list(overrides)).aug)
+
+
+@pytest.mark.parametrize("name", ["elastic", "[on,elastic]"])
+def test_elastic_presets_plan_as_one_batched_warp(name):
+    images = asymmetric_image()[None].repeat(8, axis=0)
+    ds = ArrayDataset(images, np.zeros(8), transform=preset(f"aug={name}"))
+    assert ds.stages.description == "one batched torch warp per batch"
+    (fast,) = ds.stages.steps
+    assert isinstance(fast, BatchedAugment) and ds.batched_augment is fast  # device batches too
+    kinds = [type(s) for s in fast.steps]
+    assert kinds == ([ElasticStep] if name == "elastic" else [AffineStep, ElasticStep])
+    assert fast.steps[-1] == ElasticStep(1.0, 34.0, 4.0, 33, False, False)
+    assert fast.padding_mode == "border"
+    torch.manual_seed(0)
+    x, _ = ds.__getitems__(list(range(8)))
+    assert x.shape == (8, 1, 32, 32) and (x - batch_of(images[0])).abs().mean() > 0.02
+
+
+def test_elastic_strength_half_halves_the_displacement():
+    (full,) = batched_augment(preset("aug=elastic"))[0].steps
+    (half,) = batched_augment(preset("aug=elastic", "aug.strength=0.5"))[0].steps
+    assert (full.alpha, half.alpha) == (34.0, 17.0)
+    displacement = []
+    for step in (full, half):
+        torch.manual_seed(0)
+        displacement.append(step.displacement(step.draw(200, 32, 32)[1]).abs().mean().item())
+    assert displacement[1] == pytest.approx(displacement[0] / 2, rel=1e-5)
+
+
+def test_elastic_runs_in_device_batches_with_the_host_paths_draws():
+    images = np.stack([asymmetric_image()] * 16)
+    ds = ArrayDataset(images, np.zeros(16), transform=preset("aug=[on,elastic]"))
+    batches = DeviceBatches(
+        torch.from_numpy(images).permute(0, 3, 1, 2).contiguous(),
+        torch.zeros(16, dtype=torch.long),
+        batch_size=16,
+        augment=ds.batched_augment,
+    )
+    torch.manual_seed(0)
+    (x, _), *rest = list(batches)  # sequential: one seed draw from the global generator first
+    torch.manual_seed(0)
+    torch.empty((), dtype=torch.int64).random_()
+    host, _ = ds.__getitems__(list(range(16)))
+    assert not rest and torch.equal(x, host)
+    assert (x - batch_of(images[0])).abs().mean() > 0.02

@@ -1,11 +1,16 @@
-"""The preset's geometric transforms as one batched warp, so augmentation costs ~nothing.
+"""The preset's geometric transforms as batched torch warps, so augmentation costs ~nothing.
 
-albumentations spends ~100 µs of Python per image; LeNet-5 trains on a 64-image
-batch in ~5 ms on two CPU cores, so per-image augmentation doubles the epoch.
-Affine, ShiftScaleRotate and flips are all affine maps: each image's steps are
-folded into one 3x3 matrix (sampled exactly as albumentations samples them) and
-the batch is resampled once with ``grid_sample`` (on a grid built as
-``affine_grid`` builds it, from a cached table of pixel centres).
+albumentations spends ~100 µs of Python per image (~230 µs for ElasticTransform);
+LeNet-5 trains on a 64-image batch in ~5 ms on two CPU cores, so per-image
+augmentation doubles the epoch. Affine, ShiftScaleRotate and flips are all affine
+maps: each image's consecutive matrix steps are folded into one 3x3 matrix
+(sampled exactly as albumentations samples them) and the batch is resampled once
+with ``grid_sample`` (on a grid built as ``affine_grid`` builds it, from a cached
+table of pixel centres). ElasticTransform is a displacement field per image
+(noise smoothed by a Gaussian, scaled by alpha, as albumentations 2.0's
+``generate_displacement_fields``), resampled with ``grid_sample`` as its own warp
+after the matrix steps before it: two transforms resample twice, as albumentations
+applies them one after the other.
 
 Geometry follows albumentations 2.0 (``create_affine_transformation_matrix``):
 pixel centres at integer coordinates, rotation/shear/scale about
@@ -14,6 +19,9 @@ truncated to whole pixels, ``M = C T Sh R S C^-1`` mapping source to output.
 ``align_corners=False`` is the same pixel-centre convention; ``padding_mode``
 "border" is cv2 BORDER_REPLICATE (Keras fill "nearest"), "reflection" is
 BORDER_REFLECT, "zeros" is BORDER_CONSTANT with fill 0.
+
+Every draw comes from torch's global CPU generator, whatever device the batch is
+on; only the warp (and the elastic blur) runs on the batch's device.
 """
 
 from __future__ import annotations
@@ -130,6 +138,106 @@ class FlipStep:
 
 
 @dataclass(frozen=True)
+class ElasticStep:
+    """``A.ElasticTransform``: per image, a smoothed random field of pixel displacements.
+
+    Sampled as albumentations 2.0 samples it (``generate_displacement_fields``): noise
+    uniform(-1, 1) (or standard normal divided by its largest magnitude) of shape
+    (1 if ``same_dxdy`` else 2, H, W), blurred as one (2H, W) image (dx stacked above dy,
+    so the vertical blur crosses from dx into dy, as cv2.GaussianBlur on the reshaped
+    array does) with replicated borders, times ``alpha``. Output pixel (x, y) samples the
+    input at (x + dx, y + dy), bilinearly.
+    """
+
+    p: float
+    alpha: float
+    sigma: float
+    kernel_size: int  # cv2.GaussianBlur's: 17 for ``approximate``, else from sigma
+    same_dxdy: bool
+    gaussian_noise: bool  # else uniform
+
+    @classmethod
+    def of(cls, t: A.ElasticTransform) -> ElasticStep:
+        return cls(
+            p=float(t.p),
+            alpha=float(t.alpha),
+            sigma=float(t.sigma),
+            kernel_size=17 if t.approximate else gaussian_kernel_size(float(t.sigma)),
+            same_dxdy=bool(t.same_dxdy),
+            gaussian_noise=t.noise_distribution == "gaussian",
+        )
+
+    def draw(self, n: int, height: int, width: int) -> tuple[np.ndarray, torch.Tensor]:
+        """Which of ``n`` images are distorted (bool (n,)) and their noise fields, float32
+        (k, 1 or 2, H, W) on the CPU, k the number distorted (none drawn when alpha is 0)."""
+        applied = _rand(n, 1)[0] < self.p
+        if self.alpha == 0:
+            applied[:] = False
+        shape = (int(applied.sum()), 1 if self.same_dxdy else 2, height, width)
+        if not self.gaussian_noise:
+            return applied, torch.empty(shape, dtype=torch.float32).uniform_(-1.0, 1.0)
+        noise = torch.randn(shape, dtype=torch.float32)
+        peak = noise.abs().amax(dim=(1, 2, 3), keepdim=True)
+        return applied, torch.where(peak > 1e-6, noise / peak, noise)
+
+    def displacement(self, noise: torch.Tensor) -> torch.Tensor:
+        """(k, 2, H, W) pixel displacements (dx, dy) from noise fields (k, 1 or 2, H, W):
+        albumentations' ``generate_displacement_fields`` for that noise."""
+        k, _, height, width = noise.shape
+        return self._smoothed(noise).mul_(self.alpha).expand(k, 2, height, width)
+
+    def grid(self, noise: torch.Tensor) -> torch.Tensor:
+        """(k, H, W, 2) ``grid_sample`` grid: pixel (x, y) reads (x + dx, y + dy), normalised
+        as ``align_corners=False`` does ((2 (x + dx) + 1) / W - 1), alpha folded in."""
+        k, _, height, width = noise.shape
+        smooth = self._smoothed(noise)
+        base = _base_grid(height, width, noise.device).view(height, width, 3)
+        grid = torch.empty((k, height, width, 2), device=noise.device)
+        torch.add(base[..., 0], smooth[:, 0], alpha=2 * self.alpha / width, out=grid[..., 0])
+        torch.add(base[..., 1], smooth[:, -1], alpha=2 * self.alpha / height, out=grid[..., 1])
+        return grid
+
+    def _smoothed(self, noise: torch.Tensor) -> torch.Tensor:
+        """The noise fields blurred as cv2 blurs them, as one (k, 1 or 2, H, W) tensor.
+
+        The blur is the two 1-D Gaussian convolutions with replicated borders, each
+        written as a banded (size, size) matrix (border taps folded in), so the batch's
+        blur is two matmuls: ~20x faster than ``conv2d`` on one-channel images on a CPU.
+        """
+        k, c, height, width = noise.shape
+        rows = _blur_matrix(c * height, self.kernel_size, self.sigma, noise.device)
+        cols = _blur_matrix(width, self.kernel_size, self.sigma, noise.device)
+        fields = torch.matmul(rows, noise.reshape(k, c * height, width))  # dx above dy
+        return torch.matmul(fields, cols.T).view(k, c, height, width)
+
+    def warp(self, x: torch.Tensor, padding_mode: str) -> torch.Tensor:
+        """``x`` distorted: a new tensor, or ``x`` itself when no image is drawn to move.
+
+        Images not distorted come back bit for bit."""
+        n, _, height, width = x.shape
+        applied, noise = self.draw(n, height, width)
+        if not applied.any():
+            return x
+        grid = self.grid(noise.to(x.device)).to(x.dtype)
+        if applied.all():
+            return F.grid_sample(
+                x, grid, mode="bilinear", padding_mode=padding_mode, align_corners=False
+            )
+        moved = torch.from_numpy(np.flatnonzero(applied)).to(x.device)
+        out = x.clone(memory_format=torch.contiguous_format)
+        out[moved] = F.grid_sample(
+            x[moved], grid, mode="bilinear", padding_mode=padding_mode, align_corners=False
+        )
+        return out
+
+
+def gaussian_kernel_size(sigma: float) -> int:
+    """cv2.GaussianBlur's kernel size for ``ksize=(0, 0)`` on float images:
+    ``cvRound(8 sigma + 1) | 1`` (33 for sigma 4)."""
+    return int(np.rint(sigma * 8 + 1)) | 1
+
+
+@dataclass(frozen=True)
 class BatchedAugment:
     """A preset run on whole float batches (N, C, H, W) with torch's global RNG.
 
@@ -137,11 +245,18 @@ class BatchedAugment:
     DataLoader worker reseeds, so a run reproduces for a seed and worker count.
     """
 
-    steps: tuple[AffineStep | FlipStep, ...]
+    steps: tuple[AffineStep | FlipStep | ElasticStep, ...]
     padding_mode: str
 
     def sample(self, n: int, height: int, width: int) -> np.ndarray:
-        """Each image's whole pipeline as one source-to-output matrix (n, 3, 3), float64."""
+        """Each image's whole pipeline as one source-to-output matrix (n, 3, 3), float64.
+
+        Only for pipelines of matrix steps: an elastic step is no matrix (ValueError)."""
+        if any(isinstance(step, ElasticStep) for step in self.steps):
+            raise ValueError(
+                "BatchedAugment.sample: this pipeline has an ElasticTransform step, a "
+                "displacement field per image, not a matrix; call it on a batch instead"
+            )
         total = _eye(n)
         for step in self.steps:
             total = step.sample(n, height, width) @ total  # later steps act on the result
@@ -150,41 +265,65 @@ class BatchedAugment:
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         """``x`` warped, as a new contiguous (N, C, H, W) tensor (``x`` itself if nothing moves).
 
-        Images whose draw is the identity come back bit-for-bit, not resampled.
+        Consecutive matrix steps are one warp; an elastic step is a warp of its own, in
+        pipeline order. Images whose draw is the identity come back bit-for-bit, not resampled.
         """
         n, _, height, width = x.shape
-        matrices = self.sample(n, height, width)
-        moved = np.abs(matrices - np.eye(3)).max(axis=(1, 2)) > 1e-9
-        if not moved.any():
-            return x
-        # Draws and matrices come from the CPU generator whatever the device, so a batch
-        # built on a GPU is warped exactly as the same batch on the CPU.
-        theta = torch.from_numpy(_normalised_inverse(matrices, height, width))
-        theta = theta.to(device=x.device, dtype=x.dtype)
-        grid = torch.matmul(_base_grid(height, width, x.device), theta.transpose(1, 2))
-        out = F.grid_sample(
-            x,
-            grid.view(n, height, width, 2),
-            mode="bilinear",
-            padding_mode=self.padding_mode,
-            align_corners=False,
-        )
-        if not moved.all():  # cheaper than gathering the moved ones: few stay put
-            keep = torch.from_numpy(np.flatnonzero(~moved)).to(x.device)
-            out[keep] = x[keep]
-        return out
+        total = None  # the matrix steps since the last warp, folded
+        for step in self.steps:
+            if isinstance(step, ElasticStep):
+                if total is not None:
+                    x, total = _warp(x, total, self.padding_mode), None
+                x = step.warp(x, self.padding_mode)
+            else:
+                m = step.sample(n, height, width)
+                total = m if total is None else m @ total  # later steps act on the result
+        return x if total is None else _warp(x, total, self.padding_mode)
+
+
+def _warp(x: torch.Tensor, matrices: np.ndarray, padding_mode: str) -> torch.Tensor:
+    """``x`` resampled by source-to-output pixel matrices (n, 3, 3); ``x`` if all are identity."""
+    n, _, height, width = x.shape
+    moved = np.abs(matrices - np.eye(3)).max(axis=(1, 2)) > 1e-9
+    if not moved.any():
+        return x
+    # Draws and matrices come from the CPU generator whatever the device, so a batch
+    # built on a GPU is warped exactly as the same batch on the CPU.
+    theta = torch.from_numpy(_normalised_inverse(matrices, height, width))
+    theta = theta.to(device=x.device, dtype=x.dtype)
+    grid = torch.matmul(_base_grid(height, width, x.device), theta.transpose(1, 2))
+    out = F.grid_sample(
+        x,
+        grid.view(n, height, width, 2),
+        mode="bilinear",
+        padding_mode=padding_mode,
+        align_corners=False,
+    )
+    if not moved.all():  # cheaper than gathering the moved ones: few stay put
+        keep = torch.from_numpy(np.flatnonzero(~moved)).to(x.device)
+        out[keep] = x[keep]
+    return out
 
 
 def batched_augment(pipeline: A.Compose) -> tuple[BatchedAugment | None, str]:
     """The batched equivalent of ``pipeline``, or ``None`` and the reason there is none."""
     if type(pipeline) is not A.Compose or pipeline.p != 1.0:
         return None, f"{type(pipeline).__name__}(p={pipeline.p}) is not a plain Compose"
-    steps: list[AffineStep | FlipStep] = []
+    steps: list[AffineStep | FlipStep | ElasticStep] = []
     paddings = set()
     for t in pipeline.transforms:
         name = type(t).__name__
         if type(t) is A.HorizontalFlip or type(t) is A.VerticalFlip:
             steps.append(FlipStep(p=float(t.p), axis=0 if type(t) is A.HorizontalFlip else 1))
+            continue
+        if type(t) is A.ElasticTransform:
+            padding = _padding_mode(t)
+            if padding is None:
+                return None, f"{name} border_mode={t.border_mode} fill={t.fill} is not batched"
+            if t.interpolation != cv2.INTER_LINEAR:
+                return None, f"{name} with interpolation={t.interpolation} is not batched"
+            paddings.add(padding)
+            steps.append(ElasticStep.of(t))
             continue
         if type(t) not in AFFINE_FAMILY:
             return None, f"{name} has no batched equivalent"
@@ -218,7 +357,7 @@ def batched_augment(pipeline: A.Compose) -> tuple[BatchedAugment | None, str]:
     return BatchedAugment(tuple(steps), paddings.pop() if paddings else "border"), ""
 
 
-def _padding_mode(t: A.Affine) -> str | None:
+def _padding_mode(t: A.Affine | A.ElasticTransform) -> str | None:
     if t.border_mode == cv2.BORDER_CONSTANT:
         fills = t.fill if isinstance(t.fill, tuple | list) else (t.fill,)
         return "zeros" if all(f == 0 for f in fills) else None
@@ -265,3 +404,16 @@ def _base_grid(height: int, width: int, device: torch.device | None = None) -> t
     uu, vv = torch.meshgrid(u, v, indexing="xy")
     grid = torch.stack([uu, vv, torch.ones_like(uu)], dim=-1).reshape(height * width, 3)
     return grid.to(device)
+
+
+@functools.lru_cache(maxsize=16)
+def _blur_matrix(size: int, kernel_size: int, sigma: float, device: torch.device) -> torch.Tensor:
+    """(size, size) float32 B with ``B @ v`` = v convolved with cv2's Gaussian kernel
+    (``getGaussianKernel(kernel_size, sigma, CV_32F)``) under BORDER_REPLICATE."""
+    kernel = cv2.getGaussianKernel(kernel_size, sigma, cv2.CV_32F)[:, 0].astype(np.float64)
+    radius = kernel_size // 2
+    matrix = np.zeros((size, size))
+    rows = np.arange(size)
+    for tap, weight in enumerate(kernel):  # output i reads input clamp(i + tap - radius)
+        np.add.at(matrix, (rows, np.clip(rows + tap - radius, 0, size - 1)), weight)
+    return torch.from_numpy(matrix.astype(np.float32)).to(device)
