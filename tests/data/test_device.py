@@ -74,7 +74,7 @@ def test_forcing_device_batches_with_a_per_image_augmentation_is_one_line_error(
     dm = ToyData(tmp_path, augment=build_augmentation(PER_IMAGE), device_batches=True)
     with pytest.raises(
         ConfigError,
-        match=r"data.device_batches=true needs .*GaussianBlur runs per image.*device_batches=auto$",
+        match=r"data.device_batches=true needs .*GaussianBlur runs on the host .*device_batches=auto$",
     ):
         dm.setup("fit")
 

@@ -1,10 +1,21 @@
-"""How a pipeline runs on a batch: batched warps, per-image runs, then batch mixing, in order.
+"""How a pipeline runs on a batch: batched warps, batched policies, per-image runs, then
+batch mixing, in order.
 
 A preset is one list of steps; ``ArrayDataset`` runs it as stages. Consecutive
-affine steps and flips become one batched torch warp (``auglab.aug.batched``);
-consecutive other steps run through albumentations one ``uint8`` image at a time;
-MixUp / CutMix (``auglab.aug.mix``) run last on the whole batch. So
-``aug=[on,erasing]`` warps the batch at once and erases per image.
+affine steps, flips and ElasticTransforms become one batched torch warp
+(``auglab.aug.batched``) of the float batch: matrix steps folded into one
+resampling, each elastic distortion a displacement-field resampling of its own, in
+order (``aug=[on,elastic]`` is one stage); consecutive RandAugment /
+TrivialAugmentWide / AutoAugment steps run on the whole ``uint8`` batch, ops drawn
+per image (``BatchedPolicies``, ``auglab.aug.policies``); consecutive other steps
+run through albumentations one ``uint8`` image at a time; MixUp / CutMix
+(``auglab.aug.mix``) run last on the whole batch. So ``aug=[on,erasing]`` warps the
+batch at once and erases per image.
+``plan(pipeline, batched=False)`` runs every per-sample step (policies included,
+torchvision's draw for draw) per image, for comparisons.
+
+Batched policies run on the host: ``DeviceBatches`` (GPU-resident batches) only
+takes a lone batched warp, so with them ``data.device_batches=auto`` stays off.
 """
 
 from __future__ import annotations
@@ -15,16 +26,21 @@ import albumentations as A
 
 from auglab.aug.batched import BatchedAugment, batched_augment
 from auglab.aug.mix import BatchMix
+from auglab.aug.policies import BatchedPolicies, runs_on_batches
 
 
 @dataclass(frozen=True)
 class Stages:
-    """``steps`` in order (a ``BatchedAugment`` on float batches, an ``A.Compose`` per uint8
-    image), then ``mixers`` on the whole batch; ``description`` says which ran how and why."""
+    """``steps`` in order (a ``BatchedAugment`` on float batches, ``BatchedPolicies`` on
+    uint8 batches, an ``A.Compose`` per uint8 image), then ``mixers`` on the whole batch;
+    ``description`` says which ran how and why."""
 
-    steps: tuple[BatchedAugment | A.Compose, ...]
+    steps: tuple[BatchedAugment | BatchedPolicies | A.Compose, ...]
     mixers: tuple[BatchMix, ...]
     description: str
+
+
+WARP, POLICIES, PER_IMAGE = "warp", "policies", "per image"
 
 
 def plan(pipeline: A.Compose, batched: bool = True) -> Stages:
@@ -33,36 +49,43 @@ def plan(pipeline: A.Compose, batched: bool = True) -> Stages:
         why = f"{type(pipeline).__name__}(p={pipeline.p}) is not a plain Compose"
         return Stages((pipeline,), (), f"albumentations per image, because {why}")
     mixers = tuple(t for t in pipeline.transforms if isinstance(t, BatchMix))
-    groups: list[tuple[bool, list[A.BasicTransform]]] = []  # (batched, steps)
+    groups: list[tuple[str, list[A.BasicTransform]]] = []  # (kind, steps)
     reasons: dict[int, str] = {}  # per-image group -> why its first step is not batched
     for t in pipeline.transforms:
         if isinstance(t, BatchMix):
             continue
-        fast, why = batched_augment(A.Compose([t])) if batched else (None, "batched=False")
-        if groups and groups[-1][0] == (fast is not None):
+        if batched and runs_on_batches(t):
+            kind, why = POLICIES, ""
+        else:
+            fast, why = batched_augment(A.Compose([t])) if batched else (None, "batched=False")
+            kind = PER_IMAGE if fast is None else WARP
+        if groups and groups[-1][0] == kind:
             together = groups[-1][1] + [t]
-            if fast is None or batched_augment(A.Compose(together))[0] is not None:
+            if kind != WARP or batched_augment(A.Compose(together))[0] is not None:
                 groups[-1][1].append(t)
                 continue
-        if fast is None:
+        if kind == PER_IMAGE:
             reasons[len(groups)] = why
-        groups.append((fast is not None, [t]))
-    steps: list[BatchedAugment | A.Compose] = []
+        groups.append((kind, [t]))
+    steps: list[BatchedAugment | BatchedPolicies | A.Compose] = []
     said: list[str] = []
-    for i, (is_batched, ts) in enumerate(groups):
+    for i, (kind, ts) in enumerate(groups):
         names = ", ".join(type(t).__name__ for t in ts)
-        if is_batched:
+        if kind == WARP:
             steps.append(batched_augment(A.Compose(ts))[0])
             said.append(f"{names} as one batched torch warp per batch")
+        elif kind == POLICIES:
+            steps.append(BatchedPolicies(ts))
+            said.append(f"{names} on whole batches, ops drawn per image (uint8, on the host)")
         else:
             steps.append(A.Compose(ts))
             said.append(f"{names} through albumentations per image, because {reasons[i]}")
     if mixers:
         said.append(f"{', '.join(type(m).__name__ for m in mixers)} on whole batches")
-    if len(said) == 1 and groups:  # the common cases, said as before
+    if len(said) == 1 and groups and groups[0][0] != POLICIES:  # the common cases, as before
         said = [
             "one batched torch warp per batch"
-            if groups[0][0]
+            if groups[0][0] == WARP
             else f"albumentations per image, because {reasons[0]}"
         ]
     return Stages(tuple(steps), mixers, ", then ".join(said))

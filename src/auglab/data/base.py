@@ -205,7 +205,8 @@ class ImageDataModule(L.LightningDataModule):
             if self.device_batches is True and self.train_set.augments_per_image:
                 raise ConfigError(
                     "data.device_batches=true needs an augmentation that runs as one batched "
-                    f"warp, but {_aug_names(self.train_set)} runs per image on the host: use "
+                    f"warp, but {_aug_names(self.train_set)} runs on the host (per image or as a "
+                    "policy on uint8 batches): use "
                     "data.device_batches=auto"
                 )
         if self.test_set is None and stage in (None, "test", "predict"):

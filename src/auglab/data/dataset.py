@@ -17,6 +17,7 @@ from torch.utils.data import Dataset
 
 from auglab.aug.batched import BatchedAugment
 from auglab.aug.mix import mix_batch
+from auglab.aug.policies import BatchedPolicies
 from auglab.aug.stages import Stages, plan
 
 if TYPE_CHECKING:
@@ -29,9 +30,11 @@ class ArrayDataset(Dataset):
     """``uint8`` images (N, H, W, C) and integer labels, optionally augmented.
 
     ``transform`` is an albumentations pipeline (what ``build_augmentation``
-    returns), run in stages (``auglab.aug.stages``): affine maps and flips as one
-    batched warp of the whole batch (``auglab.aug.batched``), other steps through
-    albumentations per image, MixUp/CutMix last on the whole batch.
+    returns), run in stages (``auglab.aug.stages``): affine maps, flips and elastic
+    distortion as batched warps of the whole batch (``auglab.aug.batched``), RandAugment /
+    TrivialAugmentWide / AutoAugment on the whole uint8 batch with ops drawn per image
+    (``auglab.aug.policies``), other steps through albumentations per image,
+    MixUp/CutMix last on the whole batch.
     ``batched=False`` forces the per-image path, for comparisons. All draw from
     torch's RNG, so a run is reproducible from the global seed for a given number
     of DataLoader workers.
@@ -103,6 +106,8 @@ class ArrayDataset(Dataset):
         for step in self._stages.steps:
             if isinstance(step, BatchedAugment):
                 batch = step(_as_float(batch))  # grid_sample writes a fresh contiguous NCHW batch
+            elif isinstance(step, BatchedPolicies):
+                batch = step(_as_uint8(batch))  # uint8 NHWC in and out, ops drawn per image
             else:
                 batch = _per_image(step, _as_uint8(batch))
         x, y = _as_float(batch), self.labels[torch.from_numpy(idx)]
