@@ -59,19 +59,19 @@ def test_a_key_added_at_its_neutral_default_keeps_older_fingerprints():
 def test_a_preset_with_nothing_to_scale_is_the_same_job_at_any_strength(tmp_path):
     off = {"transforms": {}, "name": "off"}
     on = {"transforms": {"on": [{"_target_": "albumentations.Affine"}]}, "name": "on"}
-    prints = [fingerprint(cfg(aug={**off, "strength": s})) for s in (1.0, 0.5, 2.0)]
+    prints = [fingerprint(cfg(aug={**off, "strength": s})) for s in (1.0, 1, 0.5, 2.0)]
     assert len(set(prints)) == 1
     assert len({fingerprint(cfg(aug={**on, "strength": s})) for s in (1.0, 0.5, 2.0)}) == 3
     # So `aug=off,on aug.strength=1,0.5` plans off once: three jobs, not four.
     combos = [
         Planned((f"aug={a}", f"aug.strength={s}"), fingerprint(cfg(aug={**p, "strength": s})))
-        for s in (1.0, 0.5)
+        for s in (1, 0.5)  # `aug.strength=1,0.5`: Hydra reads an int, then a float
         for a, p in (("off", off), ("on", on))
     ]
     grid = extend_plan(tmp_path, combos).entries()
     assert [e.overrides for e in grid] == [
-        ("aug=off", "aug.strength=1.0"),
-        ("aug=on", "aug.strength=1.0"),
+        ("aug=off", "aug.strength=1"),
+        ("aug=on", "aug.strength=1"),
         ("aug=on", "aug.strength=0.5"),
     ]
 

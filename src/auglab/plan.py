@@ -73,8 +73,11 @@ def composed(cfg: DictConfig | Mapping[str, Any]) -> dict[str, Any]:
         if isinstance(section, dict) and key in section and section[key] == neutral:
             result[group] = {k: v for k, v in section.items() if k != key}  # a copy: cfg untouched
     aug = result.get("aug")
-    if isinstance(aug, dict) and not aug.get("transforms") and aug.get("strength", 1.0) != 1.0:
-        result["aug"] = {**aug, "strength": 1.0}  # nothing it could scale: the same job
+    if isinstance(aug, dict) and not aug.get("transforms") and "strength" in aug:
+        # Nothing it could scale: the same job at any strength, `aug.strength=1` (an int) too.
+        strength = aug["strength"]
+        if not (type(strength) is float and strength == 1.0):
+            result["aug"] = {**aug, "strength": 1.0}
     return result
 
 
