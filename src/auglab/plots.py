@@ -230,7 +230,7 @@ def sweep_report_figure(
     sizes = sorted({p[0] for points in lines.values() for p in points})
     _size_axis(ax, sizes)
     ax.set_ylabel("test accuracy")
-    ax.set_title("Test accuracy by training-set size (mean ± std over seeds)")
+    ax.set_title("Test accuracy by training-set size (mean ± std over subsets and seeds)")
     if ax.lines:
         ax.legend(title="augmentation")
     if rate_ax is not None:
