@@ -40,11 +40,11 @@ if TYPE_CHECKING:
 log = logging.getLogger("auglab.train")
 
 #: Trainer keys that spread a job over devices or nodes: a test pass runs on one device.
+_SPREAD = ("strategy", "devices", "num_nodes", "sync_batchnorm", "plugins")
 #: The corrupted test sets of ``shift_at_end``, kept for the next job this process runs
 #: (a joblib worker runs many of a sweep's jobs): a sweep corrupts its test set once per
 #: worker, not once per job (~10 s of a 15 s suite on MNIST).
 _AT_END = ShiftedSets(keep=True)
-_SPREAD = ("strategy", "devices", "num_nodes", "sync_batchnorm", "plugins")
 
 
 @dataclass(frozen=True)
