@@ -1,4 +1,9 @@
-"""Session fixtures: generated MNIST in the real IDX .gz layout; offline W&B env."""
+"""Session fixtures: generated MNIST in the real IDX .gz layout; offline W&B env.
+
+Options: ``--slurm`` (or ``AUGLAB_SLURM=1``) runs tests/slurm on a real local cluster,
+which ``scripts/slurm_cluster.sh`` installs and starts (root, apt); a plain ``pytest``
+never installs a package or starts a daemon. ``-m "not slow"`` is the fast tier.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,25 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import N_TEST, N_TRAIN, make_digits, write_idx_images, write_idx_labels
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--slurm",
+        action="store_true",
+        help="run tests/slurm on a local SLURM cluster (started by scripts/slurm_cluster.sh "
+        "if none is up: installs SLURM and MariaDB with apt); also AUGLAB_SLURM=1",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.getoption("--slurm"):  # read as the SLURM test module is collected
+        os.environ["AUGLAB_SLURM"] = "1"
+
+
+def slurm_asked() -> bool:
+    """Whether this run asked for the SLURM tests (``--slurm`` or ``AUGLAB_SLURM=1``)."""
+    return os.environ.get("AUGLAB_SLURM") == "1"
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,10 @@
 """A real SLURM cluster on this machine (scripts/slurm_cluster.sh), started once if needed.
 
-Where the machine cannot run one (no root or apt), the SLURM tests skip with the script's
-one-line reason; with ``AUGLAB_SLURM_REQUIRED=1`` (set by .ci/run) they fail instead.
+Only when asked (``pytest --slurm`` or ``AUGLAB_SLURM=1``, as .ci/run does): starting one
+installs SLURM and MariaDB and leaves daemons running, which a plain ``pytest`` must not do;
+unasked, the SLURM tests skip with one line. Where the machine cannot run one (no root or
+apt), they skip with the script's one-line reason; with ``AUGLAB_SLURM_REQUIRED=1`` (set by
+.ci/run) they fail instead.
 """
 
 from __future__ import annotations
@@ -30,6 +33,12 @@ def _up(conf: Path) -> bool:
     except (OSError, subprocess.SubprocessError):
         return False
     return out.returncode == 0 and any(s in out.stdout for s in ("idle", "mix", "alloc"))
+
+
+NOT_ASKED = (
+    "SLURM tests not asked for: run `pytest --slurm` (or AUGLAB_SLURM=1) to start a local "
+    "cluster with scripts/slurm_cluster.sh (root and apt) and run them"
+)
 
 
 @pytest.fixture(scope="session")

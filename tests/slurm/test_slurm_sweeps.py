@@ -17,7 +17,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import slurm_asked
 from tests.helpers import QUICK, popen, record, results, train, wait_for
+from tests.slurm.conftest import NOT_ASKED
+
+if not slurm_asked():  # one line for the whole module; no cluster is touched
+    pytest.skip(NOT_ASKED, allow_module_level=True)
 
 pytestmark = pytest.mark.xdist_group("slurm")
 
