@@ -1,0 +1,39 @@
+"""What a user reads on the console while a job runs: one line per event.
+
+Lightning adds its own ``INFO: ...`` handler to the ``lightning`` logger at import, on top
+of the timestamped one Hydra gives the root logger, so each of its lines printed twice;
+it advertises a cloud logger (the "💡 Tip") at every Trainer start; and it hints at
+``srun`` on any machine where SLURM is installed, even outside a SLURM job, where the hint
+cannot apply. ``quiet_console`` is called in each process that runs a job, once Lightning
+is imported (a joblib worker never imports ``train.py``: the task arrives pickled).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+
+#: Lightning's advertisement, logged through its rank-zero logger at every Trainer start.
+TIP_PREFIX = "💡 Tip"
+#: Lightning's hint, given wherever ``srun`` exists; it applies only inside a SLURM job.
+SRUN_HINT = r"The `srun` command is available on your system but is not used"
+
+
+def _not_a_tip(record: logging.LogRecord) -> bool:
+    return not str(record.msg).startswith(TIP_PREFIX)
+
+
+def quiet_console() -> None:
+    """One line per Lightning event, no tip, the ``srun`` hint only inside a SLURM job.
+    Idempotent: jobs run one after another in the same process call it again."""
+    root = logging.getLogger()
+    lightning = logging.getLogger("lightning")
+    if root.handlers:  # the root's (Hydra's) handler prints Lightning's lines already
+        for handler in list(lightning.handlers):
+            lightning.removeHandler(handler)
+    rank_zero = logging.getLogger("lightning.pytorch.utilities.rank_zero")
+    if _not_a_tip not in rank_zero.filters:
+        rank_zero.addFilter(_not_a_tip)
+    if "SLURM_JOB_ID" not in os.environ:
+        warnings.filterwarnings("ignore", message=SRUN_HINT)
