@@ -25,11 +25,11 @@ from auglab.report import (
     cells,
     comparisons,
     exchange_rates,
-    main,
     make_report,
     setting_label,
     write_report,
 )
+from auglab.report.cli import main
 from auglab.stats import t_interval
 from tests.helpers import REPO, record, train, write_job
 
