@@ -5,7 +5,10 @@ publishing online, the CLI flag and the sweep callback's option. Generated recor
 from __future__ import annotations
 
 import json
+import os
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -309,3 +312,35 @@ def test_the_sweep_callback_option_builds_the_w_and_b_report_at_the_end(
     assert (loaded.entity, loaded.project) == ("me", "augproj")
     grid = next(b for b in loaded.blocks if isinstance(b, wr.PanelGrid))
     assert grid.runsets[0].filters.startswith(f"Metric(\"Group\") == '{tmp_path.name}'")
+
+
+def test_has_api_key_finds_a_key_in_netrc_without_the_network(tmp_path):
+    """wandb's own public lookup (``wandb.login(prompt=False, verify=False)``), in a process
+    of its own: a session that found a key keeps it."""
+    script = (
+        "import socket, wandb\n"
+        "def refuse(*args, **kwargs):\n"
+        "    raise AssertionError('network used')\n"
+        "socket.getaddrinfo = refuse\n"
+        "from urllib.parse import urlparse\n"
+        "from auglab.report.wandb_target import has_api_key\n"
+        "host = urlparse(wandb.Settings().base_url).hostname\n"
+        "assert has_api_key() is False\n"
+        "with open('netrc', 'w') as f:\n"
+        "    f.write(f'machine {host}\\n  login user\\n  password {\"k\" * 40}\\n')\n"
+        "assert has_api_key() is True\n"
+    )
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("WANDB_API_KEY", "WANDB_IDENTITY_TOKEN_FILE", "WANDB_MODE")
+    }
+    env.update(
+        HOME=str(tmp_path),
+        NETRC=str(tmp_path / "netrc"),
+        WANDB_CONFIG_DIR=str(tmp_path / "config"),
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr

@@ -7,13 +7,13 @@ analysed, the others listed by state, and records of an earlier grid in the same
 left out. A sweep dir from before plans has every record in it reported.
 
 One way through (``build.make_report``): load the jobs, analyse them once into one typed
-result (``analyse`` -> ``result.SweepResult``), then render it: ``summary.*``
+result (``analysis.analyse`` -> ``result.SweepResult``), then render it: ``summary.*``
 (``summary_table``), ``report.png`` (``auglab.plots``), ``report.md`` (``markdown``), the
 tables by name (``tables``), and on request the W&B report run (``wandb_run``) and the W&B
 Report (``wandb_report``), both sent where ``wandb_target`` says.
 """
 
-from auglab.report.analyse import analyse
+from auglab.report.analysis import analyse
 from auglab.report.build import Report, make_report, shown_jobs, write_report
 from auglab.report.cells import OFF, PLACED_BY, Cell, cells, other_keys, setting_label
 from auglab.report.effects import (

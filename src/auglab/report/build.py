@@ -11,7 +11,7 @@ from typing import Any
 from auglab import atomic, plots
 from auglab.plan import PlannedJob, planned_jobs
 from auglab.record import JobRecord, selection_metric, sweep_records
-from auglab.report.analyse import analyse
+from auglab.report.analysis import analyse
 from auglab.report.markdown import REPORT_MD, REPORT_PNG, report_markdown
 from auglab.report.result import CellResult, SweepResult
 from auglab.report.summary_table import write_summary

@@ -1,5 +1,5 @@
 """The sweep report as one typed result: everything ``report.md``, ``report.png``, the W&B
-report run and the W&B Report show, computed once by ``auglab.report.analyse``.
+report run and the W&B Report show, computed once by ``auglab.report.analysis``.
 
 Renderers only read it: every mean, interval, paired test, exchange rate and ranking is
 already here, so the four outputs can never disagree on a number."""
