@@ -22,14 +22,17 @@ from auglab.lock import LOCK_FILE, JobLock, job_holder
 from auglab.plan import PlanEntry, SweepPlan, write_plan
 from auglab.record import JobRecord, sweep_records, write_record
 from auglab.report import (
+    analysis,
     cells,
     comparisons,
     exchange_rates,
-    main,
     make_report,
     setting_label,
     write_report,
 )
+from auglab.report.cli import main
+from auglab.report.markdown import report_markdown
+from auglab.report.tables import report_tables
 from auglab.stats import t_interval
 from tests.helpers import REPO, record, train, write_job
 
@@ -701,3 +704,27 @@ def test_without_varied_subsets_the_report_is_as_before(tmp_path):
     assert "Subset or seed" not in report.text and "variance" not in report.tables
     assert "subsets" not in report.tables["accuracy"][0]
     assert "over the seeds both ran" in report.text
+
+
+def test_the_records_are_analysed_once_and_every_output_renders_that_result(tmp_path, monkeypatch):
+    grid_sweep(tmp_path, classes=["zero", "one", "two"])
+    calls = []
+    rates = analysis.exchange_rates
+
+    def counted(table_cells):
+        calls.append(len(table_cells))
+        return rates(table_cells)
+
+    monkeypatch.setattr(analysis, "exchange_rates", counted)
+    report = make_report(tmp_path)
+    assert calls == [4]  # one build, no shift results: the exchange rates once
+    result = report.result
+    assert [r.setting for r in result.compared.exchange.rates] == ["on", "on"]
+    # The text and the tables are functions of the result alone.
+    assert report_markdown(result) == report.text
+    assert report_tables(result) == report.tables
+    (on_100,) = [d for d in result.compared.differences if d.train_size == 100]
+    # Per class, on minus off: +12, +10 and +5 points, ranked once, in the result.
+    assert on_100.classes.hurt == ()
+    assert [name for name, _ in on_100.classes.helped] == ["two", "zero", "one"]
+    assert [d for _, d in on_100.classes.helped] == pytest.approx([0.12, 0.10, 0.05])

@@ -11,7 +11,7 @@ from PIL import Image
 from auglab import plots
 from auglab.plan import PlanEntry, SweepPlan, write_plan
 from auglab.report import make_report
-from auglab.report.analysis import under_shift
+from auglab.report.shifted import under_shift
 from auglab.stats import complete_mean, t_interval
 from tests.helpers import write_job
 from tests.test_report import records, section, table_rows

@@ -10,11 +10,12 @@ import sys
 import pytest
 from omegaconf import DictConfig, OmegaConf
 
+from auglab.end_of_sweep import EndOfSweep
 from auglab.errors import ConfigError
 from auglab.lock import Holder
 from auglab.plan import PlanEntry, PlannedJob
-from auglab.summary import write_summary
-from auglab.sweep import REPORT_RUN_DIR, SweepSummary
+from auglab.report.summary_table import summary_table, write_summary
+from auglab.report.wandb_run import REPORT_RUN_DIR
 from tests.helpers import write_job
 
 fake_job = write_job
@@ -28,7 +29,7 @@ def failed_job(sweep, num):
 def summarise(sweep):
     from auglab.record import sweep_records
 
-    return write_summary(sweep, [r for _, r in sweep_records(sweep)])
+    return write_summary(sweep, summary_table([r for _, r in sweep_records(sweep)]))
 
 
 def read_rows(sweep):
@@ -93,7 +94,7 @@ def test_unfinished_jobs_show_their_state_never_a_failure(tmp_path):
         PlannedJob(PlanEntry(3, ("data.size=300",), "fp3"), tmp_path / "3", None, None),
         PlannedJob(PlanEntry(4, ("data.size=500",), "fp4"), tmp_path / "4", interrupted, None),
     ]
-    write_summary(tmp_path, [job.as_record() for job in jobs])
+    write_summary(tmp_path, summary_table([job.as_record() for job in jobs]))
     assert [(r["job"], r["data.size"], r["status"], r["error"]) for r in read_rows(tmp_path)] == [
         ("0", "100", "finished", ""),
         ("1", "200", "running elsewhere", ""),
@@ -108,7 +109,7 @@ def test_unfinished_jobs_show_their_state_never_a_failure(tmp_path):
 
 def test_callback_prints_the_table(tmp_path, capsys):
     fake_job(tmp_path, 0, ["aug=on"], 0.5)
-    SweepSummary().on_multirun_end(OmegaConf.create({"hydra": {"sweep": {"dir": str(tmp_path)}}}))
+    EndOfSweep().on_multirun_end(OmegaConf.create({"hydra": {"sweep": {"dir": str(tmp_path)}}}))
     assert "0.5000" in capsys.readouterr().out
     assert (tmp_path / "summary.md").exists()
 
@@ -118,7 +119,7 @@ def test_callback_names_each_failure_and_exits_non_zero(tmp_path, capsys):
     failed_job(tmp_path, 1)
     config = OmegaConf.create({"hydra": {"sweep": {"dir": str(tmp_path)}}})
     try:
-        SweepSummary().on_multirun_end(config)
+        EndOfSweep().on_multirun_end(config)
     except SystemExit as exit:
         assert exit.code == 1
     else:
@@ -130,7 +131,7 @@ def test_callback_names_each_failure_and_exits_non_zero(tmp_path, capsys):
 
 
 def test_no_record_writes_nothing(tmp_path):
-    assert write_summary(tmp_path, []) is None
+    assert summary_table([]) is None and write_summary(tmp_path, summary_table([])) is None
     assert not (tmp_path / "summary.csv").exists()
 
 
@@ -202,7 +203,7 @@ def test_callback_logs_the_report_as_a_wandb_run_of_its_own(tmp_path, offline_wa
     sweep = tmp_path / "2025-01-01_12-00-00"
     fake_job(sweep, 0, ["data.size=100", "aug=off"], 0.7)
     fake_job(sweep, 1, ["data.size=100", "aug=on"], 0.8, test_loss=float("nan"))
-    SweepSummary().on_multirun_end(wandb_sweep_config(sweep))
+    EndOfSweep().on_multirun_end(wandb_sweep_config(sweep))
     (run,) = (sweep / REPORT_RUN_DIR / "wandb").glob("offline-run-*/run-*.wandb")
     data = run.read_bytes()
     assert RunRecord(job_type="report").SerializeToString() in data
@@ -218,7 +219,7 @@ def test_callback_logs_the_report_as_a_wandb_run_of_its_own(tmp_path, offline_wa
 def test_no_report_run_when_the_jobs_did_not_log_to_wandb(tmp_path, offline_wandb):
     fake_job(tmp_path, 0, ["aug=on"], 0.5)
     config = OmegaConf.create({"hydra": {"sweep": {"dir": str(tmp_path)}}, "logger": {}})
-    SweepSummary().on_multirun_end(config)
+    EndOfSweep().on_multirun_end(config)
     assert (tmp_path / "report.md").exists() and not (tmp_path / REPORT_RUN_DIR).exists()
 
 
@@ -227,7 +228,7 @@ def test_a_missing_wandb_costs_a_warning_line_not_the_report(
 ):
     monkeypatch.setitem(sys.modules, "wandb", None)  # `import wandb` raises ImportError
     fake_job(tmp_path, 0, ["aug=on"], 0.5)
-    SweepSummary().on_multirun_end(wandb_sweep_config(tmp_path))
+    EndOfSweep().on_multirun_end(wandb_sweep_config(tmp_path))
     (warning,) = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
     assert warning.startswith("W&B report run not logged (") and str(tmp_path) in warning
     assert (tmp_path / "report.md").exists()
@@ -238,7 +239,7 @@ def test_callback_select_compares_settings_at_their_own_best_learning_rate(tmp_p
         [("off", "1e-3", 0.8, 0.7), ("off", "1e-2", 0.6, 0.9), ("on", "1e-3", 0.9, 0.8)]
     ):
         fake_job(tmp_path, num, [f"aug={aug}", f"optim.lr={lr}"], test, val_acc_best=val)
-    SweepSummary(select="val/acc_best").on_multirun_end(
+    EndOfSweep(select="val/acc_best").on_multirun_end(
         OmegaConf.create({"hydra": {"sweep": {"dir": str(tmp_path)}}})
     )
     report = (tmp_path / "report.md").read_text()
@@ -248,4 +249,4 @@ def test_callback_select_compares_settings_at_their_own_best_learning_rate(tmp_p
 
 def test_callback_refuses_selection_on_the_test_set():
     with pytest.raises(ConfigError, match="would choose on the test set"):
-        SweepSummary(select="test/acc")
+        EndOfSweep(select="test/acc")

@@ -5,25 +5,29 @@ publishing online, the CLI flag and the sweep callback's option. Generated recor
 from __future__ import annotations
 
 import json
+import os
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import wandb_workspaces.reports.v2 as wr
 from omegaconf import OmegaConf
-from wandb_workspaces.reports.v2 import internal
 
-from auglab.report import main, make_report
+from auglab.end_of_sweep import EndOfSweep
+from auglab.report import make_report
 from auglab.report import wandb_report as wandb_report_module
-from auglab.report.wandb_report import (
+from auglab.report import wandb_target as wandb_target_module
+from auglab.report.cli import main
+from auglab.report.wandb_report import build, publish
+from auglab.report.wandb_report_file import (
     WANDB_REPORT_JSON,
     WANDB_REPORT_MD,
-    Target,
-    build,
-    model,
-    publish,
+    load_report,
+    report_json,
 )
-from auglab.sweep import SweepSummary
+from auglab.report.wandb_target import Target
 from tests.test_report import finished_job, grid_sweep, plan
 
 CLASSES = ["zero", "one", "two"]
@@ -54,6 +58,12 @@ def class_sweep(sweep: Path) -> None:
 
 def offline_target(sweep: Path) -> Target:
     return Target(project="augproj", entity="me", group=sweep.name, offline=True)
+
+
+def load_report_text(tmp_path: Path, text: str) -> wr.Report:
+    path = tmp_path / "loaded.json"
+    path.write_text(text)
+    return load_report(path)
 
 
 def headings(made: wr.Report) -> list[str]:
@@ -120,19 +130,19 @@ def test_the_w_and_b_report_has_panels_over_the_sweeps_group_and_the_reports_tab
     assert grid.panels[0].metrics == ["test/class_acc/0", "test/class_acc/1", "test/class_acc/2"]
     assert any("two: +12.0 pts" in b.text for b in per_class if isinstance(b, wr.MarkdownBlock))
 
-    # Its model, as save() would send it, is made without the network; the runsets filter
-    # on the sweep's group and name the project.
-    viewspec = model(made, offline_target(sweep))
-    grid_models = [b for b in viewspec.spec.blocks if isinstance(b, internal.PanelGrid)]
+    # Its file, as publish() writes it, is made without the network and loads back into the
+    # same Report; the runsets filter on the sweep's group and name the project.
+    loaded = load_report_text(tmp_path, report_json(made))
+    assert repr(loaded) == repr(made)
+    assert (loaded.project, loaded.entity) == ("augproj", "me")
+    grid_models = [b for b in loaded.blocks if isinstance(b, wr.PanelGrid)]
     assert len(grid_models) == 3
     for grid_model in grid_models:
-        (runset,) = grid_model.metadata.run_sets
-        assert (runset.project.name, runset.project.entity_name) == ("augproj", "me")
-        filters = runset.filters["filters"]
-        assert [(f["key"]["name"], f["op"], f["value"]) for f in filters] == [
-            ("group", "=", sweep.name),
-            ("jobType", "=", "train"),
-        ]
+        (runset,) = grid_model.runsets
+        assert runset.project == "augproj"
+        assert runset.filters == (
+            f"Metric(\"Group\") == '{sweep.name}' and Metric(\"JobType\") == 'train'"
+        )
 
 
 def test_every_table_of_the_report_is_a_section_a_new_one_included(tmp_path):
@@ -192,15 +202,12 @@ def test_cli_wandb_report_offline_writes_the_report_model_and_says_so_in_one_lin
         f"publish is in {tmp_path / WANDB_REPORT_MD} and {WANDB_REPORT_JSON}"
     )
     assert not any("W&B" in line for line in out[:-1])
-    # The JSON is the Report's model: it loads back into a Report, without the network.
-    viewspec = internal.ReportViewspec.model_validate_json(
-        (tmp_path / WANDB_REPORT_JSON).read_text()
-    )
-    assert (viewspec.project.name, viewspec.display_name) == (
+    # The JSON is the Report's public fields: it loads back into a Report, without the network.
+    loaded = load_report(tmp_path / WANDB_REPORT_JSON)
+    assert (loaded.project, loaded.title) == (
         "augproj",
         f"Sweep report: {tmp_path.name}",
     )
-    loaded = wr.Report._from_model(viewspec)
     assert headings(loaded)[0] == "Accuracy against size"
     assert loaded.blocks[2].runsets[0].filters.startswith(f"Metric(\"Group\") == '{tmp_path.name}'")
     json.loads((tmp_path / WANDB_REPORT_JSON).read_text())  # strict JSON
@@ -217,7 +224,7 @@ def test_online_without_an_api_key_stays_offline(tmp_path, monkeypatch, capsys):
     class_sweep(tmp_path)
     for name in ("WANDB_API_KEY", "WANDB_IDENTITY_TOKEN_FILE"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(wandb_report_module, "has_api_key", lambda: False)
+    monkeypatch.setattr(wandb_target_module, "has_api_key", lambda: False)
     monkeypatch.setenv("WANDB_MODE", "online")
     to = Target(project="augproj", entity=None, group=tmp_path.name, offline=False)
 
@@ -232,9 +239,9 @@ def test_has_api_key_reads_no_key_from_an_empty_home(tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.setenv("NETRC", str(tmp_path / "netrc"))
     monkeypatch.setenv("WANDB_CONFIG_DIR", str(tmp_path / "config"))
-    assert wandb_report_module.has_api_key() is False
+    assert wandb_target_module.has_api_key() is False
     monkeypatch.setenv("WANDB_API_KEY", "x" * 40)
-    assert wandb_report_module.has_api_key() is True
+    assert wandb_target_module.has_api_key() is True
 
 
 def test_online_the_report_is_saved_and_its_url_printed(tmp_path, monkeypatch, capsys):
@@ -245,7 +252,7 @@ def test_online_the_report_is_saved_and_its_url_printed(tmp_path, monkeypatch, c
         saved.append(made)
         return "https://wandb.ai/me/augproj/reports/Sweep-report--abc"
 
-    monkeypatch.setattr(wandb_report_module, "has_api_key", lambda: True)
+    monkeypatch.setattr(wandb_target_module, "has_api_key", lambda: True)
     monkeypatch.setattr(wandb_report_module, "save", save)
     to = Target(project="augproj", entity="me", group=tmp_path.name, offline=False)
 
@@ -277,7 +284,7 @@ def test_the_sweep_callback_option_builds_the_w_and_b_report_at_the_end(
     tmp_path, monkeypatch, capsys
 ):
     class_sweep(tmp_path)
-    monkeypatch.setattr("auglab.sweep.log_report_run", lambda *args: None)  # the report run
+    monkeypatch.setattr("auglab.end_of_sweep.log_report_run", lambda *args: None)  # the report run
     config = OmegaConf.create(
         {
             "hydra": {"sweep": {"dir": str(tmp_path)}},
@@ -292,18 +299,48 @@ def test_the_sweep_callback_option_builds_the_w_and_b_report_at_the_end(
             },
         }
     )
-    SweepSummary().on_multirun_end(config)
+    EndOfSweep().on_multirun_end(config)
     assert not (tmp_path / WANDB_REPORT_JSON).exists()  # off by default
 
-    SweepSummary(wandb_report=True).on_multirun_end(config)
+    EndOfSweep(wandb_report=True).on_multirun_end(config)
     assert (
         capsys.readouterr()
         .out.splitlines()[-1]
         .startswith("auglab: W&B report not published (offline")
     )
-    viewspec = internal.ReportViewspec.model_validate_json(
-        (tmp_path / WANDB_REPORT_JSON).read_text()
+    loaded = load_report(tmp_path / WANDB_REPORT_JSON)
+    assert (loaded.entity, loaded.project) == ("me", "augproj")
+    grid = next(b for b in loaded.blocks if isinstance(b, wr.PanelGrid))
+    assert grid.runsets[0].filters.startswith(f"Metric(\"Group\") == '{tmp_path.name}'")
+
+
+def test_has_api_key_finds_a_key_in_netrc_without_the_network(tmp_path):
+    """wandb's own public lookup (``wandb.login(prompt=False, verify=False)``), in a process
+    of its own: a session that found a key keeps it."""
+    script = (
+        "import socket, wandb\n"
+        "def refuse(*args, **kwargs):\n"
+        "    raise AssertionError('network used')\n"
+        "socket.getaddrinfo = refuse\n"
+        "from urllib.parse import urlparse\n"
+        "from auglab.report.wandb_target import has_api_key\n"
+        "host = urlparse(wandb.Settings().base_url).hostname\n"
+        "assert has_api_key() is False\n"
+        "with open('netrc', 'w') as f:\n"
+        "    f.write(f'machine {host}\\n  login user\\n  password {\"k\" * 40}\\n')\n"
+        "assert has_api_key() is True\n"
     )
-    assert (viewspec.project.entity_name, viewspec.project.name) == ("me", "augproj")
-    grid = next(b for b in viewspec.spec.blocks if isinstance(b, internal.PanelGrid))
-    assert grid.metadata.run_sets[0].filters["filters"][0]["value"] == tmp_path.name
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("WANDB_API_KEY", "WANDB_IDENTITY_TOKEN_FILE", "WANDB_MODE")
+    }
+    env.update(
+        HOME=str(tmp_path),
+        NETRC=str(tmp_path / "netrc"),
+        WANDB_CONFIG_DIR=str(tmp_path / "config"),
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr

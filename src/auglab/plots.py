@@ -215,7 +215,7 @@ def sweep_report_figure(
     ``lines`` maps a setting label to (train_size, mean, std or None) points; a
     shaded band of ±1 std is drawn where several seeds ran. With ``exchange``, a
     second panel: the real un-augmented images each setting is worth at each size
-    (see ``auglab.report.exchange_rates``), from (train_size, real images, bound)
+    (see ``auglab.report.effects.exchange_rates``), from (train_size, real images, bound)
     points, where a ``"beyond"``/``"below"`` bound draws a triangle at ``off``'s
     largest/smallest size pointing the way the true value lies. With ``shifted``, a
     last panel: the accuracy over the corruption suite, as ``lines`` (same colours).

@@ -1,7 +1,9 @@
-"""Make the report of one sweep dir: read its jobs, analyse them, write the files."""
+"""Make the report of one sweep dir, top-down: load its jobs, analyse them once, render the
+result as each output (``summary.*``, ``report.png``, ``report.md``, the tables by name)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -9,12 +11,11 @@ from typing import Any
 from auglab import atomic, plots
 from auglab.plan import PlannedJob, planned_jobs
 from auglab.record import JobRecord, selection_metric, sweep_records
-from auglab.report.analysis import Cell, cells, exchange_rates, other_keys, under_shift
+from auglab.report.analysis import analyse
 from auglab.report.markdown import REPORT_MD, REPORT_PNG, report_markdown
-from auglab.summary import job_overrides, write_summary
-
-#: Planned jobs that are in the results (finished) or listed as failed (failed, diverged).
-_ENDED = ("finished", "failed", "diverged")
+from auglab.report.result import CellResult, SweepResult
+from auglab.report.summary_table import write_summary
+from auglab.report.tables import report_tables
 
 
 @dataclass
@@ -22,13 +23,15 @@ class Report:
     """What ``make_report`` wrote: the markdown, the summary table, and the tables by name
     (rows of plain values, also logged to the W&B report run). ``jobs``: the records shown,
     in job order, with a stand-in (status ``running``, ``error`` its state) for each
-    unfinished planned job; ``planned``: the plan's jobs, None for a sweep dir without one."""
+    unfinished planned job; ``planned``: the plan's jobs, None for a sweep dir without one;
+    ``result``: the analysis all of them render."""
 
     text: str
     summary: str | None
     tables: dict[str, list[dict[str, Any]]]
     png: Path
     jobs: list[JobRecord]
+    result: SweepResult
     select: str | None = None
     planned: list[PlannedJob] | None = None
 
@@ -50,41 +53,34 @@ def make_report(
 ) -> Report | None:
     """Write ``report.md``/``report.png`` (and the summary); None if there is no job to show."""
     sweep_dir = Path(sweep_dir)
-    select = selection_metric(select)
+    select = selection_metric(select)  # a wrong name fails before anything is read
     jobs, planned = shown_jobs(sweep_dir)
     if not jobs:
         return None
-    summary = write_summary(sweep_dir, jobs) if with_summary else None
-    finished = [j for j in jobs if j.ok]
-    failed = [j for j in jobs if j.status in ("failed", "diverged")]
-    missing = None if planned is None else [p for p in planned if p.state not in _ENDED]
-    table_cells = cells(finished, select)
-    shifted = under_shift(finished, select)
-    exchange: dict[str, list[tuple[float, float, str | None]]] = {}
-    for r in exchange_rates(table_cells):
-        exchange.setdefault(r.setting, []).append((r.train_size, r.limit, r.bound))
-    figure = plots.sweep_report_figure(
-        _lines(table_cells), exchange, None if shifted is None else _lines(shifted.cells)
-    )
-    png = plots.save_png(figure, sweep_dir / REPORT_PNG)
-    text, tables = report_markdown(
-        sweep_dir,
-        table_cells,
-        len(finished),
-        missing,
-        failed,
-        select,
-        tuned=other_keys(job_overrides(finished), select),
-        shifted=shifted,
-    )
+    result = analyse(sweep_dir.name, jobs, planned, select)
+    summary = write_summary(sweep_dir, result.summary) if with_summary else None
+    png = write_png(result, sweep_dir / REPORT_PNG)
+    text = report_markdown(result)
     atomic.write_text(sweep_dir / REPORT_MD, text)
-    return Report(text, summary, tables, png, jobs, select, planned)
+    return Report(text, summary, report_tables(result), png, jobs, result, result.select, planned)
 
 
-def _lines(table_cells: list[Cell]) -> dict[str, list[tuple[float, float, float | None]]]:
+def write_png(result: SweepResult, path: Path) -> Path:
+    """``report.png``: accuracy by size, the exchange rates, and accuracy under shift."""
+    exchange: dict[str, list[tuple[float, float, str | None]]] = {}
+    for r in result.compared.exchange.rates:
+        exchange.setdefault(r.setting, []).append((r.train_size, r.limit, r.bound))
+    shifted = None if result.shifted is None else [s.cell for s in result.shifted.cells]
+    figure = plots.sweep_report_figure(
+        _lines(result.cells), exchange, None if shifted is None else _lines(shifted)
+    )
+    return plots.save_png(figure, path)
+
+
+def _lines(cells: Sequence[CellResult]) -> dict[str, list[tuple[float, float, float | None]]]:
     """The plot's points: per setting, (size, mean, std) of each of its cells."""
     lines: dict[str, list[tuple[float, float, float | None]]] = {}
-    for c in table_cells:
+    for c in cells:
         lines.setdefault(c.setting, []).append((c.train_size, c.mean, c.std))
     return lines
 

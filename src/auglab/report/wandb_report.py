@@ -1,43 +1,44 @@
-"""The sweep as a W&B Report (the document with panels), built with wandb-workspaces.
+"""The sweep as a W&B Report (the document with panels), built and saved with
+wandb-workspaces' public API.
 
-The report run (``auglab.sweep``) carries the tables as a run; a W&B user reads a Report:
-panels over the sweep's own runs (found by their W&B group, which is the sweep dir's name)
-and the report's tables as markdown. The tables come from ``auglab.report.build.Report``
-by name, so a section added there (``tables["shift"]``...) appears here unchanged.
+The report run (``auglab.report.wandb_run``) carries the tables as a run; a W&B user reads a
+Report: panels over the sweep's own runs (found by their W&B group, which is the sweep dir's
+name) and the report's tables as markdown. The tables come from ``Report.tables`` by name,
+so a section added there (``tables["shift"]``...) appears here unchanged.
 
 Online it is saved and its URL printed. Offline (``WANDB_MODE`` not ``online``, no API key,
 or W&B unreachable) nothing touches the network: one line says so, and what would be
-published is left in the sweep dir as ``wandb_report.json`` (the Report's model, as
-``Report.save()`` would send it) and ``wandb_report.md`` (the same, readable). Both files
-are written online too, before saving, so a failed upload leaves them behind.
+published is left in the sweep dir as ``wandb_report.json`` (the Report's public fields,
+``load_report`` rebuilds it) and ``wandb_report.md`` (the same, readable). Both files are
+written online too, before saving, so a failed upload leaves them behind.
 
-It imports wandb: the CLI and the sweep callback import it only when asked for.
+It imports wandb-workspaces (and wandb): the CLI and the sweep callback import it only when
+asked for.
 """
 
 from __future__ import annotations
 
 import math
-import os
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import wandb_workspaces.reports.v2 as wr
 from tabulate import tabulate
 from wandb_workspaces import expr
-from wandb_workspaces.reports.v2 import internal
 
 from auglab import atomic
 from auglab.errors import one_line
+from auglab.report.build import Report
+from auglab.report.wandb_report_file import (
+    WANDB_REPORT_JSON,
+    WANDB_REPORT_MD,
+    readable,
+    report_json,
+)
+from auglab.report.wandb_target import Target, offline_reason
 
-if TYPE_CHECKING:
-    from omegaconf import DictConfig
-
-    from auglab.report.build import Report
-
-WANDB_REPORT_JSON, WANDB_REPORT_MD = "wandb_report.json", "wandb_report.md"
 #: The jobs' W&B job_type (conf/logger/wandb.yaml): the runset leaves out the report run.
 JOB_TYPE = "train"
 #: Section titles of the report's tables (report.md's headings). Tables named ``<key>_*``
@@ -54,48 +55,19 @@ TITLES = {
 LISTS = ("Missing jobs", "Failed and diverged jobs")
 
 
-@dataclass(frozen=True)
-class Target:
-    """Where the report goes: the jobs' W&B project and entity (None: the API key's default
-    entity), the group their runs share, and whether to stay offline."""
-
-    project: str
-    entity: str | None
-    group: str
-    offline: bool
-    logged: bool = True  # False: the jobs had no W&B logger, so no run will match
-
-
-def target(config: DictConfig | None, sweep_dir: Path) -> Target:
-    """The jobs' W&B settings from the sweep's config (the callback's, or ``multirun.yaml``);
-    offline unless the jobs were online (``WANDB_MODE=online``, ``logger.wandb.offline=false``)."""
-    from auglab.resolvers import wandb_offline
-    from auglab.sweep import _setting, wandb_logger_config
-
-    settings = wandb_logger_config(config) if config is not None else None
-    offline = _setting(settings, "offline", None)
-    return Target(
-        project=str(_setting(settings, "project", "auglab")),
-        entity=_setting(settings, "entity", None),
-        group=str(_setting(settings, "group", None) or Path(sweep_dir).name),
-        offline=wandb_offline() if offline is None else bool(offline),
-        logged=settings is not None or config is None,  # no config: cannot tell
-    )
-
-
 def build(report: Report, to: Target, online: bool = False) -> wr.Report:
     """The ``wandb_workspaces`` Report of a sweep report.
 
-    Offline (``online=False``) its runsets carry no entity, so that neither making it nor
-    its model (``_to_model``) asks the W&B API for the project's id; ``model`` puts the
-    project back. Online they name the entity, and ``save()`` looks the project up.
+    Offline (``online=False``) its runsets carry no entity, so that nothing asks the W&B
+    API for the project's id. Online they name the entity, and ``save()`` looks the
+    project up.
     """
     # Online without a configured entity: the API key's default entity (asks the API).
     named = {"entity": to.entity or ""} if to.entity or not online else {}
     made = wr.Report(project=to.project, title=_title(report), description=_about(to), **named)
     runset_entity = made.entity if online else ""
     sections = _sections(report.text)
-    blocks: list[wr.interface.Block] = []
+    blocks: list[Any] = []
     if sections.get(""):
         blocks.append(wr.MarkdownBlock(text=sections[""]))
     for title, tables in _grouped(report.tables).items():
@@ -120,18 +92,6 @@ def build(report: Report, to: Target, online: bool = False) -> wr.Report:
     return made
 
 
-def model(made: wr.Report, to: Target) -> internal.ReportViewspec:
-    """The Report's model (``internal.ReportViewspec``) without the network: what ``save()``
-    sends, with each runset's project named but not yet looked up (no internal id)."""
-    viewspec = made._to_model()
-    for block in viewspec.spec.blocks:
-        if isinstance(block, internal.PanelGrid):
-            for runset in block.metadata.run_sets:
-                if runset.project is None:
-                    runset.project = internal.Project(name=to.project, entity_name=to.entity or "")
-    return viewspec
-
-
 def publish(report: Report, sweep_dir: Path, to: Target) -> str | None:
     """Write ``wandb_report.json``/``.md``; online, save the Report and print its URL.
     Otherwise print one line saying why it was not published. Returns the URL, or None."""
@@ -144,10 +104,7 @@ def publish(report: Report, sweep_dir: Path, to: Target) -> str | None:
         )
     reason = offline_reason(to)
     offline = build(report, to)
-    json_path = atomic.write_text(
-        sweep_dir / WANDB_REPORT_JSON,
-        model(offline, to).model_dump_json(by_alias=True, exclude_none=True, indent=2) + "\n",
-    )
+    json_path = atomic.write_text(sweep_dir / WANDB_REPORT_JSON, report_json(offline))
     md_path = atomic.write_text(sweep_dir / WANDB_REPORT_MD, readable(offline, to))
     if reason is None:
         try:
@@ -165,63 +122,10 @@ def publish(report: Report, sweep_dir: Path, to: Target) -> str | None:
     return None
 
 
-def offline_reason(to: Target) -> str | None:
-    """Why the report stays offline (checked without the network); None to publish."""
-    if to.offline:
-        return "offline: WANDB_MODE is not online"
-    if not has_api_key():
-        return "no W&B API key: `wandb login`, or set WANDB_API_KEY"
-    return None
-
-
-def has_api_key() -> bool:
-    """Whether W&B credentials are configured (environment, .netrc or wandb's settings),
-    found without prompting and without the network."""
-    if os.environ.get("WANDB_API_KEY") or os.environ.get("WANDB_IDENTITY_TOKEN_FILE"):
-        return True
-    try:  # wandb's own lookup; internal, so any change in it reads as "no key"
-        from wandb import env
-        from wandb.sdk import wandb_setup
-        from wandb.sdk.lib import wbauth
-
-        host = env.get_base_url(wandb_setup.singleton().settings.base_url)
-        found = wbauth.authenticate_session(
-            host=host, source="auglab", prompt=False, update_session=False
-        )
-    except Exception:
-        return False
-    return found is not None
-
-
 def save(made: wr.Report) -> str:
     """Save the Report to W&B (the network) and return its URL."""
     made.save()
     return str(made.url)
-
-
-def readable(made: wr.Report, to: Target) -> str:
-    """The Report as markdown: its text blocks as they are, each panel grid described."""
-    entity = to.entity or "your default entity"
-    lines = [
-        f"# {made.title}",
-        "",
-        f"W&B Report for project `{to.project}` ({entity}): {made.description}",
-        "",
-    ]
-    for block in made.blocks:
-        if isinstance(block, wr.H2 | wr.H3):
-            lines += [f"{'##' if isinstance(block, wr.H2) else '###'} {block.text}", ""]
-        elif isinstance(block, wr.MarkdownBlock | wr.P):
-            lines += [str(block.text), ""]
-        elif isinstance(block, wr.PanelGrid):
-            for runset in block.runsets:
-                grouped = ", ".join(runset.groupby) or "nothing"
-                lines.append(
-                    f"Panels over the runs where `{runset.filters}`, grouped by {grouped}:"
-                )
-            lines += [f"- {_describe(panel)}" for panel in block.panels]
-            lines.append("")
-    return "\n".join(lines).rstrip() + "\n"
 
 
 def markdown_table(rows: Sequence[dict[str, Any]]) -> str:
@@ -266,7 +170,7 @@ def _panels(report: Report, table: str, to: Target, entity: str) -> list[wr.Pane
                 title="every job",
                 columns=[
                     wr.ParallelCoordinatesPlotColumn(metric=wr.Config(key), log=key == "data.size")
-                    for key in ("data.size", *_setting_keys(report))
+                    for key in ("data.size", *report.result.setting_keys)
                 ]
                 + [wr.ParallelCoordinatesPlotColumn(metric=wr.SummaryMetric("test/acc"))],
                 layout=wr.Layout(y=8, w=24, h=8),
@@ -274,7 +178,7 @@ def _panels(report: Report, table: str, to: Target, entity: str) -> list[wr.Pane
         ]
         return [wr.PanelGrid(runsets=[runset(report, to, entity)], panels=panels), by_size]
     if table == "per_class":
-        n_classes = max((len(j.test_class_acc or ()) for j in report.jobs if j.ok), default=0)
+        n_classes = report.result.n_classes
         if not n_classes:
             return []
         panels = [
@@ -299,24 +203,9 @@ def runset(report: Report, to: Target, entity: str = "", by_size: bool = False) 
         project=to.project,
         name=f"sweep {to.group}",
         filters=expr.And(expr.Metric("Group") == to.group, expr.Metric("JobType") == JOB_TYPE),
-        groupby=[f"config.{key}" for key in _setting_keys(report)]
+        groupby=[f"config.{key}" for key in report.result.setting_keys]
         + (["config.data.size"] if by_size else []),
     )
-
-
-def _setting_keys(report: Report) -> list[str]:
-    """The config keys that make a setting: the preset, its strength where it varies, and
-    the other swept keys, unless the report tuned them (``select`` tunes the strength too)."""
-    from auglab.report.analysis import other_keys
-    from auglab.summary import job_overrides
-
-    finished = [j for j in report.jobs if j.ok]
-    keys = ["aug.name"]
-    if report.select is None and len({j.aug_strength for j in finished}) > 1:
-        keys.append("aug.strength")  # a selection tunes it: each preset at its best
-    if report.select is None:  # group choices (optim=sgd) are no config value: left out
-        keys += [k for k in other_keys(job_overrides(finished)) if "." in k]
-    return keys
 
 
 def _grouped(tables: dict[str, list[dict[str, Any]]]) -> dict[str, dict[str, list]]:
@@ -369,23 +258,6 @@ def _cell(value: Any) -> str:
         return ""
     text = f"{value:.4g}" if isinstance(value, float) else str(value)
     return text.replace("|", "\\|")
-
-
-def _describe(panel: wr.interface.Panel) -> str:
-    """``ScatterPlot "title": x data.size; y test/acc``: a panel in one line."""
-    fields = []
-    for axis in ("x", "y", "metrics", "columns"):
-        value = getattr(panel, axis, None)
-        if value:
-            values = value if isinstance(value, list) else [value]
-            fields.append(f"{axis} {', '.join(_metric_name(v) for v in values)}")
-    return f'{type(panel).__name__} "{panel.title}": ' + "; ".join(fields)
-
-
-def _metric_name(metric: Any) -> str:
-    """``data.size`` for a config key, summary metric, history metric or parallel column."""
-    metric = getattr(metric, "metric", metric)
-    return str(getattr(metric, "name", metric))
 
 
 def _title(report: Report) -> str:

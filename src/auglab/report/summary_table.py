@@ -12,6 +12,7 @@ import csv
 import json
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from tabulate import tabulate
 
 from auglab import atomic
 from auglab.record import JobRecord
+from auglab.report.overrides import job_overrides, varying_keys
 
 #: Record fields shown for every job, with their column names.
 METRIC_COLUMNS = {
@@ -54,24 +56,6 @@ FLOAT_FORMATS = {
 }
 
 
-def parse_override(override: str) -> tuple[str, str]:
-    key, _, value = str(override).partition("=")
-    return key.lstrip("+~"), value
-
-
-def job_overrides(records: Sequence[JobRecord]) -> list[dict[str, str]]:
-    """Each job's task overrides as ``{key: value}`` (Hydra's own keys left out)."""
-    return [
-        dict(parse_override(o) for o in r.overrides if not o.startswith("hydra.")) for r in records
-    ]
-
-
-def varying_keys(overrides: Sequence[dict[str, str]]) -> list[str]:
-    """Override keys whose value is not the same in every job, in first-seen order."""
-    keys = dict.fromkeys(k for o in overrides for k in o)
-    return [k for k in keys if len({o.get(k) for o in overrides}) > 1]
-
-
 def summary_rows(records: Sequence[JobRecord]) -> tuple[list[dict[str, Any]], dict[str, str]]:
     """One row per job: its swept values, then its results; plus the overrides all jobs share."""
     overrides = job_overrides(records)
@@ -95,34 +79,46 @@ def summary_rows(records: Sequence[JobRecord]) -> tuple[list[dict[str, Any]], di
     return rows, common
 
 
-def write_summary(sweep_dir: Path, records: Sequence[JobRecord]) -> str | None:
-    """Write ``summary.csv`` and ``summary.md``; return the table (None if there is no job)."""
+@dataclass(frozen=True)
+class SummaryTable:
+    """The summary's content: one row per job, the overrides all jobs share, and how many
+    jobs are in each state (``3 finished, 1 running elsewhere``, in first-seen order)."""
+
+    rows: list[dict[str, Any]]
+    common: dict[str, str]
+    counts: dict[str, int]
+
+
+def summary_table(records: Sequence[JobRecord]) -> SummaryTable | None:
+    """The summary of the jobs (failed and unfinished ones included); None without a job."""
     if not records:
         return None
     rows, common = summary_rows(records)
+    return SummaryTable(rows, common, dict(Counter(job_state(r) for r in records)))
+
+
+def write_summary(sweep_dir: Path, table: SummaryTable | None) -> str | None:
+    """Write ``summary.csv`` and ``summary.md``; return the table (None if there is no job)."""
+    if table is None:
+        return None
+    rows = table.rows
     with atomic.replacing(sweep_dir / "summary.csv") as tmp, tmp.open("w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
     formats = [FLOAT_FORMATS.get(column, "g") for column in rows[0]]
-    table = tabulate(rows, headers="keys", tablefmt="github", floatfmt=formats)
-    shared = ", ".join(f"`{k}={v}`" for k, v in common.items()) or "none"
-    counts = _status_counts(records)
+    text = tabulate(rows, headers="keys", tablefmt="github", floatfmt=formats)
+    shared = ", ".join(f"`{k}={v}`" for k, v in table.common.items()) or "none"
+    counts = ", ".join(f"{n} {state}" for state, n in table.counts.items())
     atomic.write_text(
         sweep_dir / "summary.md",
         f"# Sweep summary: {sweep_dir.name}\n\n{len(rows)} jobs ({counts}). "
-        f"Overrides shared by all: {shared}.\n\n{table}\n",
+        f"Overrides shared by all: {shared}.\n\n{text}\n",
     )
-    return table
+    return text
 
 
 def job_state(record: JobRecord) -> str:
     """How the job ended, or what it is doing now: a stand-in record that has not ended
     carries its state in ``error`` (``running elsewhere``, ``stopped``, ``not started``)."""
     return record.status if record.ended else record.error or record.status
-
-
-def _status_counts(records: Sequence[JobRecord]) -> str:
-    """``3 finished, 1 running elsewhere``, in first-seen order."""
-    counts = Counter(job_state(r) for r in records)
-    return ", ".join(f"{n} {state}" for state, n in counts.items())

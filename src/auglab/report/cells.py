@@ -1,0 +1,202 @@
+"""A sweep's finished jobs as cells: one per setting and training-set size, its draws
+(subset seeds and seeds) averaged. A setting is the augmentation plus any other override
+the jobs differ in; with a selection, those other overrides are tuned on validation instead.
+
+A job's draws are its (subset seed, seed) (``JobRecord.draws``): a cell averages over all
+of them, and two settings are compared job by job with the same draws (``effects``)."""
+
+from __future__ import annotations
+
+import logging
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from auglab.record import JobRecord, selection_metric
+from auglab.report.overrides import job_overrides, parse_override, varying_keys
+from auglab.stats import Interval, VarianceSplit, t_interval, variance_split
+
+log = logging.getLogger(__name__)
+
+#: Overrides that place a job on the plot (x, line, draws) rather than name another setting.
+PLACED_BY = ("data.size", "seed", "aug", "data.synthetic_size", "data.subset_seed")
+#: Placed on the plot unless a selection tunes it: each preset then runs at its best strength.
+TUNED_BY_SELECT = ("aug.strength",)
+#: The reference setting: no augmentation, real images only.
+OFF = "off"
+
+
+@dataclass(frozen=True)
+class Cell:
+    """The jobs of one setting at one training-set size: one point of the plot.
+
+    ``setting`` is the full label: the augmentation (``aug``) plus any other override
+    the jobs differ in (``others``, e.g. ``optim=sgd``). With a selection, ``chosen``
+    names, for each job, the values of the tuned overrides it was chosen for.
+    """
+
+    setting: str
+    train_size: int
+    jobs: tuple[JobRecord, ...]
+    aug: str = ""
+    others: tuple[str, ...] = ()
+    chosen: tuple[str, ...] = ()
+
+    @property
+    def accs(self) -> tuple[float, ...]:
+        return tuple(float(j.test_acc) for j in self.jobs)
+
+    @property
+    def losses(self) -> tuple[float, ...]:
+        return tuple(float(j.test_loss) for j in self.jobs if j.test_loss is not None)
+
+    @property
+    def seeds(self) -> tuple[Any, ...]:
+        return tuple(j.seed for j in self.jobs)
+
+    @property
+    def subset_seeds(self) -> tuple[int | None, ...]:
+        """The distinct subset seeds of its jobs (None: the fixed slices), in job order."""
+        return tuple(dict.fromkeys(j.subset_seed for j in self.jobs))
+
+    @property
+    def mean(self) -> float:
+        return statistics.fmean(self.accs)
+
+    @property
+    def std(self) -> float | None:
+        """Sample standard deviation over its runs; None for a single run."""
+        return statistics.stdev(self.accs) if len(self.accs) > 1 else None
+
+    @property
+    def interval(self) -> Interval:
+        return t_interval(self.accs)
+
+    def by_draws(self) -> dict[tuple[int | None, Any], JobRecord]:
+        """The job of each (subset seed, seed) (the first, should one appear twice)."""
+        found: dict[tuple[int | None, Any], JobRecord] = {}
+        for job in self.jobs:
+            if job.seed is not None:
+                found.setdefault(job.draws, job)
+        return found
+
+    def spread(self) -> VarianceSplit | None:
+        """Its test accuracy's variance split into subset, seed and residual; None unless
+        it ran at least 2 subsets x 2 seeds."""
+        return variance_split({k: float(j.test_acc) for k, j in self.by_draws().items()})
+
+
+def setting_label(job: JobRecord, with_strength: bool = True) -> str:
+    """``off``, ``on``, ``on x0.5`` (strength), plus `` synthetic N``; from the record.
+
+    ``with_strength=False`` (a selection that tunes the strength): ``on`` at any strength.
+    Older files lack ``aug``/``aug_strength``/``synthetic_size``: the job's
+    overrides stand in, then the defaults of ``conf/train.yaml`` (aug off, strength 1).
+    """
+    overrides = dict(parse_override(o) for o in job.overrides)
+    aug = job.aug or overrides.get("aug") or "off"
+    strength = job.aug_strength if job.aug_strength is not None else overrides.get("aug.strength")
+    strength = 1.0 if strength in (None, "", "null") else float(strength)
+    if aug == "off" or strength == 0:
+        label = OFF
+    elif strength == 1 or not with_strength:
+        label = str(aug)
+    else:
+        label = f"{aug} x{strength:g}"
+    synthetic = (
+        job.synthetic_size
+        if job.synthetic_size is not None
+        else overrides.get("data.synthetic_size")
+    )
+    if synthetic not in (None, "", "null"):
+        label += f" synthetic {int(float(synthetic))}"
+    return label
+
+
+def cells(jobs: Sequence[JobRecord], select: str | None = None) -> list[Cell]:
+    """Finished jobs grouped by setting and training-set size; a group's draws (subset
+    seeds and seeds) are averaged.
+
+    Any other override the jobs differ in (``optim=sgd``...) is part of the setting,
+    so runs of different recipes are never averaged together. Failed and diverged
+    jobs have no accuracy to average: they are left out (the report lists them).
+
+    With ``select`` (a validation metric), those other overrides are tuned instead:
+    for each setting, size and draws the job with the best ``select`` value stands for
+    all of them (ties: the earlier job), and ``Cell.chosen`` says which values won.
+    A selection also tunes each preset's ``aug.strength`` (``TUNED_BY_SELECT``) where
+    it varies; ``off`` has nothing to scale, so no strength is ever chosen for it.
+    """
+    jobs = [j for j in jobs if j.ok]
+    overrides = job_overrides(jobs)
+    select = selection_metric(select)
+    other = other_keys(overrides, select)
+    tunes_strength = any(k in TUNED_BY_SELECT for k in other)
+    entries: list[tuple[JobRecord, str, tuple[str, ...]]] = []
+    for job, job_values in zip(jobs, overrides, strict=True):
+        if job.train_size is None or job.test_acc is None:
+            log.warning("Job %s has no train_size or test_acc: left out", job.job_num)
+            continue
+        label = setting_label(job, with_strength=not tunes_strength)
+        keys = [k for k in other if k in job_values and not (label == OFF and k in TUNED_BY_SELECT)]
+        values = tuple(f"{k}={job_values[k]}" for k in keys)
+        entries.append((job, label, values))
+    groups: dict[tuple[str, tuple[str, ...], int], list[tuple[JobRecord, str]]] = {}
+    if select is None or not other:
+        for job, aug, values in entries:
+            groups.setdefault((aug, values, int(job.train_size)), []).append((job, ""))
+    else:
+        for (aug, size), picks in _select(entries, select).items():
+            groups[aug, (), size] = picks
+    result = [
+        Cell(
+            setting=", ".join([aug, *values]),
+            train_size=size,
+            jobs=tuple(job for job, _ in group),
+            aug=aug,
+            others=values,
+            chosen=tuple(chosen for _, chosen in group) if select and other else (),
+        )
+        for (aug, values, size), group in groups.items()
+    ]
+    return sorted(result, key=lambda c: (c.aug != OFF, c.setting, c.train_size))
+
+
+def other_keys(overrides: Sequence[dict[str, str]], select: str | None = None) -> list[str]:
+    """Swept keys that name another recipe (``optim.lr``), not a place on the plot; with a
+    selection also the strength (``TUNED_BY_SELECT``), tuned like any other."""
+    tuned = TUNED_BY_SELECT if selection_metric(select) else ()
+    return [k for k in varying_keys(overrides) if k in tuned or not k.startswith(PLACED_BY)]
+
+
+def _select(
+    entries: Sequence[tuple[JobRecord, str, tuple[str, ...]]], metric: str
+) -> dict[tuple[str, int], list[tuple[JobRecord, str]]]:
+    """Per (setting, size): for each draws, the job whose ``metric`` is best, and its values."""
+    higher = "loss" not in metric
+    candidates: dict[tuple[str, int, Any], list[tuple[JobRecord, str]]] = {}
+    for job, aug, values in entries:
+        key = (aug, int(job.train_size), job.draws)
+        if job.metric(metric) is None:
+            log.warning("Job %s has no %s: it cannot be chosen", job.job_num, metric)
+            continue
+        candidates.setdefault(key, []).append((job, " ".join(values) or "defaults"))
+    picked: dict[tuple[str, int], list[tuple[JobRecord, str]]] = {}
+    for (aug, size, _draws), group in candidates.items():
+        best = max(group, key=lambda item: item[0].metric(metric) * (1 if higher else -1))
+        picked.setdefault((aug, size), []).append(best)
+    return picked
+
+
+def setting_keys(jobs: Sequence[JobRecord], select: str | None = None) -> list[str]:
+    """The config keys that make a setting, as W&B groups runs: the preset, its strength
+    where it varies, and the other swept keys, unless a selection tunes them (the strength
+    too). Group choices (``optim=sgd``) are no config value: left out."""
+    finished = [j for j in jobs if j.ok]
+    keys = ["aug.name"]
+    if select is None and len({j.aug_strength for j in finished}) > 1:
+        keys.append("aug.strength")
+    if select is None:
+        keys += [k for k in other_keys(job_overrides(finished)) if "." in k]
+    return keys
