@@ -42,6 +42,8 @@ from auglab.runtime import (
     skip_cuda_probe_without_gpu,
     spawned,
 )
+from auglab.scoring import shift_at_end
+from auglab.shift.suite import SuiteSpec
 
 log = logging.getLogger("auglab.train")  # the same logger name as the entry: one log stream
 
@@ -89,7 +91,7 @@ class Outcome:
     tested_checkpoint: str
     best_checkpoint: str | None
     last_checkpoint: str | None
-    shift: ShiftResults | None = None  # with shift=mnist_c: the corruption suite (auglab.retest)
+    shift: ShiftResults | None = None  # with shift=mnist_c: the corruption suite (auglab.scoring)
 
 
 @dataclass
@@ -210,8 +212,6 @@ def fit_and_test(
     tested_name = relative(tested_ckpt, output_dir) or "final weights"
     shift = None
     if cfg.get("shift") is not None and trainer.is_global_zero:  # shift=mnist_c: the suite too
-        from auglab.retest import shift_at_end
-
         name = f"job {output_dir.name}" if output_dir.name.isdigit() else "run"
         shift = shift_at_end(cfg, trainer, model, datamodule, tested_name, name)
     return Outcome(
@@ -240,8 +240,6 @@ def fit_and_test(
 
 def _check_config(cfg: DictConfig) -> None:
     if cfg.get("shift") is not None:  # a typo in the suite fails now, not after training
-        from auglab.shift.evaluation import SuiteSpec
-
         SuiteSpec.from_config(cfg.shift)
     metric = cfg.get("optimized_metric")
     if metric not in METRIC_NAMES:

@@ -20,7 +20,9 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
+from auglab.data.mnist import MNISTDataModule
 from auglab.errors import ConfigError
+from auglab.resolvers import repo_root
 from auglab.shift import mnist_c
 from auglab.shift.corruptions import CORRUPTIONS, Corruption, get
 
@@ -35,8 +37,6 @@ Source = Literal["generated", "mnist_c files"]
 
 def suite_config(name: str = DEFAULT_SUITE) -> DictConfig:
     """``conf/shift/<name>.yaml``: the suites a job can run at its end are the ones here."""
-    from auglab.resolvers import repo_root
-
     folder = repo_root() / "conf" / "shift"
     path = folder / f"{name}.yaml"
     if not path.is_file():
@@ -150,8 +150,6 @@ class ShiftedSets:
 def release_files(datamodule: ImageDataModule, raw: np.ndarray, spec: SuiteSpec) -> list[str]:
     """The corruptions whose released MNIST-C files stand in for generated ones: MNIST's
     28x28 test set only, and only at MNIST-C's own severity (the one the files hold)."""
-    from auglab.data.mnist import MNISTDataModule
-
     if not isinstance(datamodule, MNISTDataModule) or raw.shape[1:] != (28, 28, 1):
         return []
     at_release = [n for n, level in spec.severity.items() if level == CORRUPTIONS[n].default]
