@@ -44,7 +44,7 @@ from auglab.outputs import RESOLVED_CONFIG_FILE
 from auglab.plan import planned_jobs
 from auglab.record import RECORD_FILE, JobRecord, read_record, sweep_records, write_record
 from auglab.scoring import describe, eval_trainer, other_test, score, shift_results
-from auglab.shift.suite import DEFAULT_SUITE, ShiftedSets, SuiteSpec, suite_config
+from auglab.shift.shifted_sets import DEFAULT_SUITE, ShiftedSets, SuiteSpec, suite_config
 
 #: The record's ``tested_checkpoint`` when the final weights were tested (data.val_from_test).
 FINAL_WEIGHTS = "final weights"

@@ -43,7 +43,7 @@ from auglab.runtime import (
     spawned,
 )
 from auglab.scoring import shift_at_end
-from auglab.shift.suite import SuiteSpec
+from auglab.shift.shifted_sets import SuiteSpec
 
 log = logging.getLogger("auglab.train")  # the same logger name as the entry: one log stream
 

@@ -32,7 +32,7 @@ from auglab.data.dataset import ArrayDataset
 from auglab.errors import ConfigError, one_line
 from auglab.record import OtherTest, ShiftResults
 from auglab.resolvers import repo_root
-from auglab.shift.suite import ShiftedSets, SuiteSpec, overall_source
+from auglab.shift.shifted_sets import ShiftedSets, SuiteSpec, overall_source
 from auglab.stats import complete_mean
 from auglab.stopping import Interrupted
 

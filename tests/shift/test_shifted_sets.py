@@ -10,7 +10,7 @@ import pytest
 from auglab.data import MNISTDataModule
 from auglab.errors import ConfigError
 from auglab.shift import CORRUPTIONS, corrupt
-from auglab.shift.suite import ShiftedSets, SuiteSpec
+from auglab.shift.shifted_sets import ShiftedSets, SuiteSpec
 
 
 def test_the_default_suite_is_mnist_c_at_its_own_severities():

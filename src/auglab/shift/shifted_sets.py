@@ -24,7 +24,7 @@ from auglab.data.mnist import MNISTDataModule
 from auglab.errors import ConfigError
 from auglab.resolvers import repo_root
 from auglab.shift import mnist_c
-from auglab.shift.corruptions import CORRUPTIONS, Corruption, get
+from auglab.shift.registry import CORRUPTIONS, Corruption, get
 
 if TYPE_CHECKING:
     from auglab.data import ImageDataModule
