@@ -34,17 +34,18 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from omegaconf import DictConfig, OmegaConf
 
 from auglab.errors import ConfigError, one_line
-from auglab.job import build_data_and_model
 from auglab.lock import LOCK_FILE, JobLock, job_holder
 from auglab.outputs import RESOLVED_CONFIG_FILE
 from auglab.plan import planned_jobs
 from auglab.record import RECORD_FILE, JobRecord, read_record, sweep_records, write_record
-from auglab.scoring import describe, eval_trainer, other_test, score, shift_results
-from auglab.shift.shifted_sets import DEFAULT_SUITE, ShiftedSets, SuiteSpec, suite_config
+
+if TYPE_CHECKING:
+    from auglab.shift.shifted_sets import ShiftedSets
 
 #: The record's ``tested_checkpoint`` when the final weights were tested (data.val_from_test).
 FINAL_WEIGHTS = "final weights"
@@ -149,6 +150,10 @@ def tested_checkpoint(job_dir: Path, record: JobRecord) -> tuple[Path, str]:
 
 def evaluate_job(job: JobDir, request: Request, sets: ShiftedSets | None = None) -> str:
     """Evaluate one finished job and write its record; the line that says what it did."""
+    # Deferred: torch, torchvision, albumentations and cv2 (the corruption suite, ~4.5 s
+    # on 2 cores; python -X importtime), which --help and a dir with no finished job never need.
+    from auglab.shift.shifted_sets import DEFAULT_SUITE, SuiteSpec, suite_config
+
     record = job.record
     assert record is not None
     started = time.perf_counter()
@@ -170,6 +175,11 @@ def evaluate_job(job: JobDir, request: Request, sets: ShiftedSets | None = None)
     if spec is None and not others:
         return f"{job.name}: already evaluated: skipped (--force evaluates again)"
     _quiet()
+    # Deferred: Lightning and the data and model code (~1.8 s more on 2 cores),
+    # loaded only once a job is to be tested: a rerun with nothing left to do stays quick.
+    from auglab.job import build_data_and_model
+    from auglab.scoring import describe, eval_trainer, other_test, score, shift_results
+
     path, checkpoint = tested_checkpoint(job.path, record)
     datamodule, model = build_data_and_model(cfg)
     trainer = eval_trainer(cfg)
@@ -225,6 +235,7 @@ def _acc(value: float | None) -> str:
 def run(directory: Path, request: Request) -> Tally:
     """Evaluate every finished job under ``directory``, one printed line each."""
     from auglab.runtime import keep_freed_memory, skip_cuda_probe_without_gpu
+    from auglab.shift.shifted_sets import ShiftedSets  # deferred: torch (evaluate_job says)
 
     jobs = find_jobs(directory)
     ready = [job for job in jobs if job.skip is None]
@@ -336,8 +347,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _quiet() -> None:
-    """Lightning's start-up notes and warnings, once per job, would drown the one line
-    (set here, after ``auglab.job`` imported Lightning, which sets its loggers' levels)."""
+    """Lightning's start-up notes and warnings, once per job, would drown the one line."""
+    import lightning  # noqa: F401  (it sets its loggers' levels when imported)
+
     warnings.filterwarnings("ignore", module=r"lightning\..*")
     warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
     for name in ("lightning.pytorch", "lightning.fabric"):

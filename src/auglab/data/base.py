@@ -41,6 +41,8 @@ class ImageDataModule(L.LightningDataModule):
     class_names: Sequence[str] = ()
     #: ``size -> (start, stop)`` slices of the training pool fixed by a reference experiment.
     reference_slices: dict[int, tuple[int, int]] = {}
+    #: Whether MNIST-C's released files are corruptions of this dataset's test split.
+    mnist_c_release: bool = False
 
     def __init__(
         self,

@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
-from auglab.data.mnist import MNISTDataModule
 from auglab.errors import ConfigError
 from auglab.resolvers import repo_root
 from auglab.shift import mnist_c
@@ -150,7 +149,7 @@ class ShiftedSets:
 def release_files(datamodule: ImageDataModule, raw: np.ndarray, spec: SuiteSpec) -> list[str]:
     """The corruptions whose released MNIST-C files stand in for generated ones: MNIST's
     28x28 test set only, and only at MNIST-C's own severity (the one the files hold)."""
-    if not isinstance(datamodule, MNISTDataModule) or raw.shape[1:] != (28, 28, 1):
+    if not datamodule.mnist_c_release or raw.shape[1:] != (28, 28, 1):
         return []
     at_release = [n for n, level in spec.severity.items() if level == CORRUPTIONS[n].default]
     return mnist_c.available(Path(datamodule.data_dir), at_release)
