@@ -5,7 +5,7 @@ For a run dir (it holds ``metrics.json``) or a sweep dir (``plan.json`` and numb
 dirs: the jobs of its latest grid; without a plan, every job dir in it), each finished job's
 tested checkpoint (the record's ``tested_checkpoint``) is loaded into the datamodule and
 network rebuilt from the job's resolved ``config.yaml`` (``auglab.job.build_data_and_model``,
-as the job built them) and tested through the job's test loop (``auglab.retest``) on:
+as the job built them) and tested through the job's test loop (``auglab.scoring``) on:
 
 - its clean test set, which reproduces the recorded ``test_acc`` (a difference is said);
 - the corruption suite (``--suite``, default the job's own ``shift`` config, else
@@ -45,7 +45,7 @@ from auglab.plan import planned_jobs
 from auglab.record import RECORD_FILE, JobRecord, read_record, sweep_records, write_record
 
 if TYPE_CHECKING:
-    from auglab.shift.evaluation import ShiftedSets
+    from auglab.shift.shifted_sets import ShiftedSets
 
 #: The record's ``tested_checkpoint`` when the final weights were tested (data.val_from_test).
 FINAL_WEIGHTS = "final weights"
@@ -150,7 +150,9 @@ def tested_checkpoint(job_dir: Path, record: JobRecord) -> tuple[Path, str]:
 
 def evaluate_job(job: JobDir, request: Request, sets: ShiftedSets | None = None) -> str:
     """Evaluate one finished job and write its record; the line that says what it did."""
-    from auglab.shift.evaluation import SuiteSpec
+    # Deferred: torch, torchvision, albumentations and cv2 (the corruption suite, ~4.5 s
+    # on 2 cores; python -X importtime), which --help and a dir with no finished job never need.
+    from auglab.shift.shifted_sets import DEFAULT_SUITE, SuiteSpec, suite_config
 
     record = job.record
     assert record is not None
@@ -160,8 +162,6 @@ def evaluate_job(job: JobDir, request: Request, sets: ShiftedSets | None = None)
     if request.shift:
         base = cfg.get("shift") if request.suite is None else None
         if base is None:
-            from auglab.shift.evaluation import DEFAULT_SUITE, suite_config
-
             base = suite_config(request.suite or DEFAULT_SUITE)
         spec = SuiteSpec.from_config(base, request.corruptions, request.severity, request.seed)
         if not request.force and spec.done_in(record.shift):
@@ -174,9 +174,11 @@ def evaluate_job(job: JobDir, request: Request, sets: ShiftedSets | None = None)
     ]
     if spec is None and not others:
         return f"{job.name}: already evaluated: skipped (--force evaluates again)"
-    _quiet()  # imports Lightning: only once there is a job to evaluate
+    _quiet()
+    # Deferred: Lightning and the data and model code (~1.8 s more on 2 cores),
+    # loaded only once a job is to be tested: a rerun with nothing left to do stays quick.
     from auglab.job import build_data_and_model
-    from auglab.retest import describe, eval_trainer, other_test, score, shift_results
+    from auglab.scoring import describe, eval_trainer, other_test, score, shift_results
 
     path, checkpoint = tested_checkpoint(job.path, record)
     datamodule, model = build_data_and_model(cfg)
@@ -233,7 +235,7 @@ def _acc(value: float | None) -> str:
 def run(directory: Path, request: Request) -> Tally:
     """Evaluate every finished job under ``directory``, one printed line each."""
     from auglab.runtime import keep_freed_memory, skip_cuda_probe_without_gpu
-    from auglab.shift.evaluation import ShiftedSets
+    from auglab.shift.shifted_sets import ShiftedSets  # deferred: torch (evaluate_job says)
 
     jobs = find_jobs(directory)
     ready = [job for job in jobs if job.skip is None]

@@ -42,6 +42,8 @@ from auglab.runtime import (
     skip_cuda_probe_without_gpu,
     spawned,
 )
+from auglab.scoring import shift_at_end
+from auglab.shift.shifted_sets import SuiteSpec
 
 log = logging.getLogger("auglab.train")  # the same logger name as the entry: one log stream
 
@@ -89,7 +91,7 @@ class Outcome:
     tested_checkpoint: str
     best_checkpoint: str | None
     last_checkpoint: str | None
-    shift: ShiftResults | None = None  # with shift=mnist_c: the corruption suite (auglab.retest)
+    shift: ShiftResults | None = None  # with shift=mnist_c: the corruption suite (auglab.scoring)
 
 
 @dataclass
@@ -168,30 +170,12 @@ def fit_and_test(
     start: ResumePoint | None,
     stage: Callable[[str], None],
 ) -> Outcome:
+    """Fit from ``start``, test the best checkpoint (and the suite, with ``shift``): the
+    job's ``Outcome``."""
     trainer, model, datamodule = job.trainer, job.model, job.datamodule
-    if trainer.is_global_zero:
-        write_resolved_config(cfg, output_dir)
-    for logger in trainer.loggers:
-        logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
-    started = time.perf_counter()
-    trainer.fit(
-        model,
-        datamodule=datamodule,
-        ckpt_path=str(start.path) if start else None,
-        weights_only=False,  # our own checkpoints: they carry the RNG states
-    )
-    fit_seconds = time.perf_counter() - started
-
+    fit_seconds = fit(cfg, job, output_dir, start)
     stage("test")
-    # Read before test() restores callback state. The monitored callback keeps the best
-    # epoch; the unmonitored one keeps the latest (callbacks/default.yaml).
-    best = last = None
-    for ckpt in trainer.checkpoint_callbacks:
-        path = getattr(ckpt, "best_model_path", None) or None
-        if getattr(ckpt, "monitor", None) is None:
-            last = last or path
-        else:
-            best = best or path
+    best, last = saved_checkpoints(trainer)  # before test() restores callback state
     images, images_per_second = job.timer.images, job.timer.images_per_second  # test() restores
     tested_ckpt = _checkpoint_to_test(best, datamodule)  # callback states from the tested file
     (tested,) = trainer.test(
@@ -202,16 +186,11 @@ def fit_and_test(
     newest = peek_start(output_dir) if spawned(trainer) else None
     if newest is not None:  # the processes that trained were spawned: ask their checkpoint
         last = str(newest.path)
-        state = torch.load(newest.path, map_location="cpu", weights_only=False)
-        epochs, steps = state["epoch"] + 1, state["global_step"]
-        job.timer.load_state_dict(state["callbacks"][job.timer.state_key])
-        images, images_per_second = job.timer.images, job.timer.images_per_second
+        epochs, steps, images, images_per_second = _counts_in(newest, job.timer)
     per_class = [tested.get(CLASS_ACC_METRIC.format(c)) for c in range(datamodule.num_classes)]
     tested_name = relative(tested_ckpt, output_dir) or "final weights"
     shift = None
     if cfg.get("shift") is not None and trainer.is_global_zero:  # shift=mnist_c: the suite too
-        from auglab.retest import shift_at_end
-
         name = f"job {output_dir.name}" if output_dir.name.isdigit() else "run"
         shift = shift_at_end(cfg, trainer, model, datamodule, tested_name, name)
     return Outcome(
@@ -238,10 +217,44 @@ def fit_and_test(
     )
 
 
+def fit(cfg: DictConfig, job: Job, output_dir: Path, start: ResumePoint | None) -> float:
+    """Write the resolved config, log the hyperparameters, fit: the seconds fitting took."""
+    if job.trainer.is_global_zero:
+        write_resolved_config(cfg, output_dir)
+    for logger in job.trainer.loggers:
+        logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
+    started = time.perf_counter()
+    job.trainer.fit(
+        job.model,
+        datamodule=job.datamodule,
+        ckpt_path=str(start.path) if start else None,
+        weights_only=False,  # our own checkpoints: they carry the RNG states
+    )
+    return time.perf_counter() - started
+
+
+def saved_checkpoints(trainer: L.Trainer) -> tuple[str | None, str | None]:
+    """(best, last) checkpoint paths: the monitored callback keeps the best epoch, the
+    unmonitored one the latest (callbacks/default.yaml)."""
+    best = last = None
+    for ckpt in trainer.checkpoint_callbacks:
+        path = getattr(ckpt, "best_model_path", None) or None
+        if getattr(ckpt, "monitor", None) is None:
+            last = last or path
+        else:
+            best = best or path
+    return best, last
+
+
+def _counts_in(checkpoint: ResumePoint, timer: TrainTimer) -> tuple[int, int, int, float]:
+    """(epochs, optimizer steps, images seen, images/s) as spawned processes saved them."""
+    state = torch.load(checkpoint.path, map_location="cpu", weights_only=False)
+    timer.load_state_dict(state["callbacks"][timer.state_key])
+    return state["epoch"] + 1, state["global_step"], timer.images, timer.images_per_second
+
+
 def _check_config(cfg: DictConfig) -> None:
     if cfg.get("shift") is not None:  # a typo in the suite fails now, not after training
-        from auglab.shift.evaluation import SuiteSpec
-
         SuiteSpec.from_config(cfg.shift)
     metric = cfg.get("optimized_metric")
     if metric not in METRIC_NAMES:

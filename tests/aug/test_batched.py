@@ -15,13 +15,8 @@ from albumentations.augmentations.geometric.functional import (
 from hydra import compose, initialize_config_dir
 
 from auglab.aug import build_augmentation
-from auglab.aug.batched import (
-    AffineStep,
-    BatchedAugment,
-    ElasticStep,
-    affine_matrix,
-    batched_augment,
-)
+from auglab.aug.batched import AffineStep, BatchedAugment, affine_matrix, batched_augment
+from auglab.aug.elastic import ElasticStep
 from auglab.data.dataset import ArrayDataset
 from auglab.data.device import DeviceBatches
 from tests.helpers import REPO

@@ -21,19 +21,16 @@ from torchvision.transforms import v2
 
 from auglab.aug import build_augmentation
 from auglab.aug.batched import BatchedAugment
-from auglab.aug.policies import (
-    AutoAugment,
-    BatchedPolicies,
-    RandAugment,
-    TrivialAugmentWide,
-    _apply_grouped,
-    _v2_op,
-)
+from auglab.aug.policies import AutoAugment, RandAugment, TrivialAugmentWide
+from auglab.aug.policy_ops import apply_grouped, apply_op
+from auglab.aug.stages import BatchedPolicies
 from auglab.data.dataset import ArrayDataset
 from tests.helpers import REPO
 
 RA_SPACE = list(v2.RandAugment._AUGMENTATION_SPACE)
 SIGNED = [k for k, (_, signed) in v2.RandAugment._AUGMENTATION_SPACE.items() if signed]
+#: torchvision's own op of its policies: the reference each image is checked against.
+_v2_op = v2.RandAugment._apply_image_or_video_transform
 
 
 def composed_aug(*overrides: str):
@@ -100,13 +97,13 @@ def test_each_op_on_a_sub_batch_gives_each_image_what_it_gives_it_alone(
     images = varied_images(channels=channels)
     op = (transform_id, magnitude)
     # The whole batch in one call, and a group of every third image among other ops.
-    whole = _v2_op(policy, images, *op, interpolation, policy._fill)
+    whole = apply_op(images, *op, interpolation, policy.fill)
     assert torch.equal(whole, one_at_a_time(policy, images, [op] * len(images)))
     ops = [
         op if i % 3 == 0 else ("Rotate", 30.0 * (i % 2)) if i % 3 == 1 else None
         for i in range(len(images))
     ]
-    mixed = _apply_grouped(policy, images, ops)
+    mixed = apply_grouped(images, ops, interpolation, policy.fill)
     assert mixed.dtype == torch.uint8
     assert torch.equal(mixed, one_at_a_time(policy, images, ops))
     if transform_id != "Color" or channels == 3:  # colour is grey's identity
@@ -118,10 +115,10 @@ def test_grouping_leaves_the_input_alone_and_untouched_images_as_they_are():
     images = varied_images()
     before = images.clone()
     ops = [("Equalize", 0.0) if i < 5 else None for i in range(len(images))]
-    out = _apply_grouped(policy, images, ops)
+    out = apply_grouped(images, ops, policy.interpolation, policy.fill)
     assert torch.equal(images, before)
     assert torch.equal(out[5:], images[5:]) and not torch.equal(out[:5], images[:5])
-    assert _apply_grouped(policy, images, [None] * len(images)) is images
+    assert apply_grouped(images, [None] * len(images), "nearest", None) is images
 
 
 # ---- the draws are v2's, per image ----------------------------------------------------------
@@ -190,7 +187,7 @@ def test_at_strength_one_the_batch_draws_v2s_own_ops_and_magnitudes(
 def test_autoaugment_draws_each_sub_policys_ops_with_their_probabilities():
     step = AutoAugment("svhn")
     batches = draws(step, 200)  # 12,800 images
-    policies = step._op._policies
+    policies = step.sub_policies
     # The first op's share over images: the mean probability of the sub-policies' first ops.
     share = np.mean([op is not None for b in batches for op in b[0]])
     assert abs(share - np.mean([p[0][1] for p in policies])) < 0.015
@@ -252,10 +249,8 @@ def test_strength_scales_the_batch_draws_as_it_scales_the_per_image_ops():
         ("Posterize", 7.0),
     ]:
         (scaled,) = [mg for mg in by_id[transform_id] if mg >= 0]
-        alone = step._op._apply_image_or_video_transform(
-            image, transform_id, magnitude, "nearest", step._op._fill
-        )
-        batched = _v2_op(step._op, image, transform_id, scaled, "nearest", step._op._fill)
+        alone = step.apply_scaled(image, transform_id, magnitude)
+        batched = apply_op(image, transform_id, scaled, "nearest", step.fill)
         assert torch.equal(alone, batched)
 
 

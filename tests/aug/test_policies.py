@@ -182,10 +182,9 @@ def test_strength_scales_elastic_alpha_and_the_distortion_with_it():
 def test_strength_scales_each_policy_op_about_its_identity(s):
     image = torch.from_numpy(digits(1)[0][0]).permute(2, 0, 1).contiguous()
     (step,) = build_augmentation(composed_aug("aug=randaugment", f"aug.strength={s}")).transforms
-    op, fill = step._op, step._op._fill
 
     def run(transform_id: str, magnitude: float) -> torch.Tensor:
-        return op._apply_image_or_video_transform(image, transform_id, magnitude, "nearest", fill)
+        return step.apply_scaled(image, transform_id, magnitude)
 
     assert torch.equal(run("Rotate", 20.0), v2.functional.rotate(image, 20.0 * s))
     assert torch.equal(run("Brightness", 0.4), v2.functional.adjust_brightness(image, 1 + 0.4 * s))

@@ -12,6 +12,7 @@ from torch.utils.data import DataLoader, TensorDataset
 from auglab.errors import ConfigError
 from auglab.models import ImageClassifier
 from auglab.models.nets import LeNet5
+from auglab.models.transfer import BATCH_NORMS, set_frozen_to_eval
 from tests.helpers import quiet_trainer
 
 
@@ -101,3 +102,17 @@ def test_frozen_batch_norm_keeps_the_checkpoint_statistics():
     before = bn.running_mean.clone()
     model(torch.rand(8, 4))
     assert torch.equal(bn.running_mean, before)
+
+
+def test_every_public_batch_norm_of_torch_counts_as_one():
+    public = {getattr(nn, name) for name in dir(nn) if "BatchNorm" in name}
+    assert public == set(BATCH_NORMS)
+
+
+def test_frozen_batch_norms_of_every_kind_run_in_inference_mode():
+    net = nn.Sequential(nn.BatchNorm1d(3), nn.SyncBatchNorm(3), nn.BatchNorm2d(3), nn.Linear(3, 3))
+    for module in list(net)[:2]:
+        module.requires_grad_(False)
+    net.train()
+    set_frozen_to_eval(net)
+    assert [m.training for m in net] == [False, False, True, True]

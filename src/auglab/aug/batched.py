@@ -7,10 +7,9 @@ maps: each image's consecutive matrix steps are folded into one 3x3 matrix
 (sampled exactly as albumentations samples them) and the batch is resampled once
 with ``grid_sample`` (on a grid built as ``affine_grid`` builds it, from a cached
 table of pixel centres). ElasticTransform is a displacement field per image
-(noise smoothed by a Gaussian, scaled by alpha, as albumentations 2.0's
-``generate_displacement_fields``), resampled with ``grid_sample`` as its own warp
-after the matrix steps before it: two transforms resample twice, as albumentations
-applies them one after the other.
+(``auglab.aug.elastic``), resampled with ``grid_sample`` as its own warp after the
+matrix steps before it: two transforms resample twice, as albumentations applies
+them one after the other.
 
 Geometry follows albumentations 2.0 (``create_affine_transformation_matrix``):
 pixel centres at integer coordinates, rotation/shear/scale about
@@ -26,7 +25,6 @@ on; only the warp (and the elastic blur) runs on the batch's device.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 
 import albumentations as A
@@ -36,6 +34,8 @@ import torch
 import torch.nn.functional as F
 from numpy.typing import ArrayLike
 
+from auglab.aug.elastic import ElasticStep
+from auglab.aug.pixel_grid import base_grid, normalised_inverse
 from auglab.aug.strength import AFFINE_FAMILY
 
 Range = tuple[float, float]
@@ -138,106 +138,6 @@ class FlipStep:
 
 
 @dataclass(frozen=True)
-class ElasticStep:
-    """``A.ElasticTransform``: per image, a smoothed random field of pixel displacements.
-
-    Sampled as albumentations 2.0 samples it (``generate_displacement_fields``): noise
-    uniform(-1, 1) (or standard normal divided by its largest magnitude) of shape
-    (1 if ``same_dxdy`` else 2, H, W), blurred as one (2H, W) image (dx stacked above dy,
-    so the vertical blur crosses from dx into dy, as cv2.GaussianBlur on the reshaped
-    array does) with replicated borders, times ``alpha``. Output pixel (x, y) samples the
-    input at (x + dx, y + dy), bilinearly.
-    """
-
-    p: float
-    alpha: float
-    sigma: float
-    kernel_size: int  # cv2.GaussianBlur's: 17 for ``approximate``, else from sigma
-    same_dxdy: bool
-    gaussian_noise: bool  # else uniform
-
-    @classmethod
-    def of(cls, t: A.ElasticTransform) -> ElasticStep:
-        return cls(
-            p=float(t.p),
-            alpha=float(t.alpha),
-            sigma=float(t.sigma),
-            kernel_size=17 if t.approximate else gaussian_kernel_size(float(t.sigma)),
-            same_dxdy=bool(t.same_dxdy),
-            gaussian_noise=t.noise_distribution == "gaussian",
-        )
-
-    def draw(self, n: int, height: int, width: int) -> tuple[np.ndarray, torch.Tensor]:
-        """Which of ``n`` images are distorted (bool (n,)) and their noise fields, float32
-        (k, 1 or 2, H, W) on the CPU, k the number distorted (none drawn when alpha is 0)."""
-        applied = _rand(n, 1)[0] < self.p
-        if self.alpha == 0:
-            applied[:] = False
-        shape = (int(applied.sum()), 1 if self.same_dxdy else 2, height, width)
-        if not self.gaussian_noise:
-            return applied, torch.empty(shape, dtype=torch.float32).uniform_(-1.0, 1.0)
-        noise = torch.randn(shape, dtype=torch.float32)
-        peak = noise.abs().amax(dim=(1, 2, 3), keepdim=True)
-        return applied, torch.where(peak > 1e-6, noise / peak, noise)
-
-    def displacement(self, noise: torch.Tensor) -> torch.Tensor:
-        """(k, 2, H, W) pixel displacements (dx, dy) from noise fields (k, 1 or 2, H, W):
-        albumentations' ``generate_displacement_fields`` for that noise."""
-        k, _, height, width = noise.shape
-        return self._smoothed(noise).mul_(self.alpha).expand(k, 2, height, width)
-
-    def grid(self, noise: torch.Tensor) -> torch.Tensor:
-        """(k, H, W, 2) ``grid_sample`` grid: pixel (x, y) reads (x + dx, y + dy), normalised
-        as ``align_corners=False`` does ((2 (x + dx) + 1) / W - 1), alpha folded in."""
-        k, _, height, width = noise.shape
-        smooth = self._smoothed(noise)
-        base = _base_grid(height, width, noise.device).view(height, width, 3)
-        grid = torch.empty((k, height, width, 2), device=noise.device)
-        torch.add(base[..., 0], smooth[:, 0], alpha=2 * self.alpha / width, out=grid[..., 0])
-        torch.add(base[..., 1], smooth[:, -1], alpha=2 * self.alpha / height, out=grid[..., 1])
-        return grid
-
-    def _smoothed(self, noise: torch.Tensor) -> torch.Tensor:
-        """The noise fields blurred as cv2 blurs them, as one (k, 1 or 2, H, W) tensor.
-
-        The blur is the two 1-D Gaussian convolutions with replicated borders, each
-        written as a banded (size, size) matrix (border taps folded in), so the batch's
-        blur is two matmuls: ~20x faster than ``conv2d`` on one-channel images on a CPU.
-        """
-        k, c, height, width = noise.shape
-        rows = _blur_matrix(c * height, self.kernel_size, self.sigma, noise.device)
-        cols = _blur_matrix(width, self.kernel_size, self.sigma, noise.device)
-        fields = torch.matmul(rows, noise.reshape(k, c * height, width))  # dx above dy
-        return torch.matmul(fields, cols.T).view(k, c, height, width)
-
-    def warp(self, x: torch.Tensor, padding_mode: str) -> torch.Tensor:
-        """``x`` distorted: a new tensor, or ``x`` itself when no image is drawn to move.
-
-        Images not distorted come back bit for bit."""
-        n, _, height, width = x.shape
-        applied, noise = self.draw(n, height, width)
-        if not applied.any():
-            return x
-        grid = self.grid(noise.to(x.device)).to(x.dtype)
-        if applied.all():
-            return F.grid_sample(
-                x, grid, mode="bilinear", padding_mode=padding_mode, align_corners=False
-            )
-        moved = torch.from_numpy(np.flatnonzero(applied)).to(x.device)
-        out = x.clone(memory_format=torch.contiguous_format)
-        out[moved] = F.grid_sample(
-            x[moved], grid, mode="bilinear", padding_mode=padding_mode, align_corners=False
-        )
-        return out
-
-
-def gaussian_kernel_size(sigma: float) -> int:
-    """cv2.GaussianBlur's kernel size for ``ksize=(0, 0)`` on float images:
-    ``cvRound(8 sigma + 1) | 1`` (33 for sigma 4)."""
-    return int(np.rint(sigma * 8 + 1)) | 1
-
-
-@dataclass(frozen=True)
 class BatchedAugment:
     """A preset run on whole float batches (N, C, H, W) with torch's global RNG.
 
@@ -289,9 +189,9 @@ def _warp(x: torch.Tensor, matrices: np.ndarray, padding_mode: str) -> torch.Ten
         return x
     # Draws and matrices come from the CPU generator whatever the device, so a batch
     # built on a GPU is warped exactly as the same batch on the CPU.
-    theta = torch.from_numpy(_normalised_inverse(matrices, height, width))
+    theta = torch.from_numpy(normalised_inverse(matrices, height, width))
     theta = theta.to(device=x.device, dtype=x.dtype)
-    grid = torch.matmul(_base_grid(height, width, x.device), theta.transpose(1, 2))
+    grid = torch.matmul(base_grid(height, width, x.device), theta.transpose(1, 2))
     out = F.grid_sample(
         x,
         grid.view(n, height, width, 2),
@@ -386,34 +286,3 @@ def _uniform(u: np.ndarray, bounds: Range) -> np.ndarray:
 def _randint(u: np.ndarray, bounds: Range) -> np.ndarray:
     lo, hi = int(bounds[0]), int(bounds[1])  # albumentations: randint(int(lo), int(hi))
     return np.minimum(lo + np.floor(u * (hi - lo + 1)), hi)
-
-
-def _normalised_inverse(matrices: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Output -> source maps in grid_sample's [-1, 1] coordinates, (n, 2, 3)."""
-    # pixel x -> normalised u = (2x + 1) / W - 1 (align_corners=False: pixel centres)
-    norm = np.array([[2 / width, 0, 1 / width - 1], [0, 2 / height, 1 / height - 1], [0, 0, 1]])
-    theta = norm @ np.linalg.inv(matrices) @ np.linalg.inv(norm)
-    return theta[:, :2, :]
-
-
-@functools.lru_cache(maxsize=8)
-def _base_grid(height: int, width: int, device: torch.device | None = None) -> torch.Tensor:
-    """(H*W, 3) normalised pixel centres (u, v, 1): ``affine_grid``'s grid, built once per device."""
-    u = (2 * torch.arange(width, dtype=torch.float32) + 1) / width - 1
-    v = (2 * torch.arange(height, dtype=torch.float32) + 1) / height - 1
-    uu, vv = torch.meshgrid(u, v, indexing="xy")
-    grid = torch.stack([uu, vv, torch.ones_like(uu)], dim=-1).reshape(height * width, 3)
-    return grid.to(device)
-
-
-@functools.lru_cache(maxsize=16)
-def _blur_matrix(size: int, kernel_size: int, sigma: float, device: torch.device) -> torch.Tensor:
-    """(size, size) float32 B with ``B @ v`` = v convolved with cv2's Gaussian kernel
-    (``getGaussianKernel(kernel_size, sigma, CV_32F)``) under BORDER_REPLICATE."""
-    kernel = cv2.getGaussianKernel(kernel_size, sigma, cv2.CV_32F)[:, 0].astype(np.float64)
-    radius = kernel_size // 2
-    matrix = np.zeros((size, size))
-    rows = np.arange(size)
-    for tap, weight in enumerate(kernel):  # output i reads input clamp(i + tap - radius)
-        np.add.at(matrix, (rows, np.clip(rows + tap - radius, 0, size - 1)), weight)
-    return torch.from_numpy(matrix.astype(np.float32)).to(device)

@@ -1,17 +1,17 @@
 """torchvision's per-image policies as albumentations steps, so a preset can list them.
 
-RandAugment, TrivialAugmentWide, AutoAugment and RandomErasing come from
-``torchvision.transforms.v2``. On a batched tensor v2 draws ONE set of parameters
+RandAugment, TrivialAugmentWide, AutoAugment and RandomErasing are
+``torchvision.transforms.v2``'s. On a batched tensor v2 draws ONE set of parameters
 for the whole batch (pytorch/vision #8484), so as albumentations steps they run on
-one ``uint8`` image at a time (``batched=False``, torchvision's policy draw for draw).
+one ``uint8`` image at a time (``batched=False``: v2's ``forward``, draw for draw).
 
-The three auto-augment policies also run on whole batches (``apply_batch``, a
-``BatchedPolicies`` stage of ``ArrayDataset``, see ``auglab.aug.stages``): for each
-op slot every image draws its own op, sign and magnitude as v2's ``forward`` draws
-them, then the images that drew the same (op, signed magnitude) go through
-torchvision's own op in one call on their ``uint8`` (N, C, H, W) sub-batch. v2's
-functional ops treat leading dims as a batch and give each image what it gives
-that image alone, so each image's distribution is v2's; only the order of the
+The three auto-augment policies also run on whole batches (``apply_batch``, in a
+``BatchedPolicies`` stage of ``ArrayDataset``, ``auglab.aug.stages``): for each op slot
+every image draws its own op, sign and magnitude as v2's ``forward`` draws them, then
+the images that drew the same (op, signed magnitude) go through the op in one call on
+their ``uint8`` (N, C, H, W) sub-batch. The ops are public v2 functions
+(``auglab.aug.policy_ops``), which treat leading dims as a batch and give each image
+what they give it alone, so each image's distribution is v2's; only the order of the
 draws differs. RandAugment then costs ~75 µs instead of ~260 µs a 32x32 image (one
 thread, 64-image batches). Both paths draw from torch's global generator: a run
 reproduces for a seed and DataLoader worker count.
@@ -31,45 +31,19 @@ import numpy as np
 import torch
 from torchvision.transforms import v2
 
+from auglab.aug.policy_ops import (
+    AUTOAUGMENT_SPACE,
+    RANDAUGMENT_SPACE,
+    TRIVIALAUGMENT_WIDE_SPACE,
+    Fill,
+    Op,
+    Space,
+    apply_grouped,
+    apply_op,
+    autoaugment_policies,
+    scaled_op,
+)
 from auglab.errors import ConfigError
-
-#: Ops whose magnitude is a factor ``1 + m`` or a signed amount: identity at m = 0.
-_LINEAR = {
-    "ShearX",
-    "ShearY",
-    "TranslateX",
-    "TranslateY",
-    "Rotate",
-    "Brightness",
-    "Color",
-    "Contrast",
-    "Sharpness",
-}
-
-
-#: Solarize's threshold (a fraction of 255) at which it inverts nothing in a uint8 image.
-_SOLARIZE_OFF = 256 / 255
-
-#: v2's op on an image (any leading batch dims) at a given magnitude, unscaled:
-#: ``_AutoAugmentBase._apply_image_or_video_transform``, shared by the three policies.
-_v2_op = v2.RandAugment._apply_image_or_video_transform
-
-
-def scaled_op(transform_id: str, magnitude: float, strength: float) -> tuple[float, float]:
-    """``(magnitude, chance)``: an op's magnitude at ``strength`` (see ``_Scaled``) and the
-    chance that it runs at all (0: it would change nothing; below 1 for ops without one)."""
-    s = strength
-    if s == 1.0:
-        return magnitude, 1.0
-    if transform_id in _LINEAR:
-        return magnitude * s, 1.0
-    if transform_id == "Posterize":
-        return round(8 - s * (8 - magnitude)), 1.0
-    if transform_id == "Solarize":
-        # Identity is a threshold above 255 (uint8 inverts pixels >= it), not at it.
-        magnitude = _SOLARIZE_OFF - s * (_SOLARIZE_OFF - magnitude)
-        return magnitude, 0.0 if magnitude > 1 else 1.0
-    return magnitude, min(s, 1.0)
 
 
 class TorchvisionStep(A.ImageOnlyTransform):
@@ -98,94 +72,41 @@ def too_strong(where: str, strength: float, why: str, limit: float) -> ConfigErr
     )
 
 
-class _Scaled:
-    """v2 auto-augment policies with every op's magnitude scaled about its identity.
-
-    ``strength`` s multiplies rotation, shear, translation and the ``1 + m`` colour
-    factors by s; posterize keeps ``8 - s * (8 - bits)`` bits (rounded) and solarize's
-    threshold moves towards "above white" (256/255 of the range) by the same rule.
-    Ops without a magnitude (AutoContrast, Equalize, Identity) happen with probability
-    ``min(s, 1)``. So near strength 0 each op leaves every pixel within a grey level
-    (uint8 rounding), and at s = 1 this is torchvision's policy, draw for draw.
-    """
-
-    strength: float = 1.0
-
-    def _apply_image_or_video_transform(self, image, transform_id, magnitude, interpolation, fill):
-        magnitude, chance = scaled_op(transform_id, magnitude, self.strength)
-        if chance == 0 or (chance < 1 and float(torch.rand(())) >= chance):
-            return image
-        return super()._apply_image_or_video_transform(
-            image, transform_id, magnitude, interpolation, fill
-        )
-
-
-class _ScaledRandAugment(_Scaled, v2.RandAugment):
-    pass
-
-
-class _ScaledTrivialAugmentWide(_Scaled, v2.TrivialAugmentWide):
-    pass
-
-
-#: One image's op in one slot: ``(transform_id, magnitude)`` as v2 applies it, or None
-#: to leave the image as it is.
-_Op = tuple[str, float] | None
-
-
-def _chosen(transform_id: str, magnitude: float, chance: float, luck: float) -> _Op:
+def _chosen(transform_id: str, magnitude: float, chance: float, luck: float) -> Op:
     """The op, unless it has no effect or its ``chance`` (``scaled_op``) misses ``luck``."""
     if transform_id == "Identity" or chance == 0 or (chance < 1 and luck >= chance):
         return None
     return transform_id, magnitude
 
 
-def _apply_grouped(policy: v2.Transform, images: torch.Tensor, ops: list[_Op]) -> torch.Tensor:
-    """``ops[i]`` on ``images[i]``, one v2 call per distinct op: uint8 (N, C, H, W) in and out.
+class PolicyStep(TorchvisionStep):
+    """An auto-augment policy as one step, with its op table (``space``), ``interpolation``
+    and ``fill``: on each image (``op``, albumentations' per-image path, v2's ``forward``
+    draw for draw) or on a whole batch with each image's own draw (``apply_batch``)."""
 
-    The images to change are gathered once, sorted by op, so each op runs on a slice."""
-    groups: dict[tuple[str, float], list[int]] = {}
-    for i, op in enumerate(ops):
-        if op is not None:
-            groups.setdefault(op, []).append(i)
-    if not groups:
-        return images
-    if len(groups) == 1 and len(next(iter(groups.values()))) == len(images):
-        ((transform_id, magnitude),) = groups
-        return _v2_op(policy, images, transform_id, magnitude, policy.interpolation, policy._fill)
-    idx = torch.tensor([i for rows in groups.values() for i in rows], device=images.device)
-    picked = images[idx]
-    done, start = [], 0
-    for (transform_id, magnitude), rows in groups.items():
-        part = picked[start : start + len(rows)]
-        done.append(
-            _v2_op(policy, part, transform_id, magnitude, policy.interpolation, policy._fill)
-        )
-        start += len(rows)
-    out = images.clone()
-    out[idx] = torch.cat(done)
-    return out
+    space: Space
+    strength: float = 1.0
 
-
-class _PolicyStep(TorchvisionStep):
-    """A torchvision v2 auto-augment policy as one step: it keeps the policy and its
-    ``interpolation`` / ``fill``, and runs it on each image (``op``, albumentations'
-    per-image path) or on a whole batch with each image's own draw (``apply_batch``)."""
-
-    def __init__(
-        self,
-        policy: v2.Transform,
-        interpolation: str,
-        fill: float | Sequence[float] | None,
-        p: float,
-    ) -> None:
+    def __init__(self, interpolation: str, fill: Fill, p: float) -> None:
         super().__init__(p=p)
         self.interpolation = interpolation
         self.fill = fill
-        self._op = policy
 
-    def op(self, image: torch.Tensor) -> torch.Tensor:
-        return self._op(image)
+    def apply_scaled(
+        self, image: torch.Tensor, transform_id: str, magnitude: float
+    ) -> torch.Tensor:
+        """One op at this step's strength (``scaled_op``), as the per-image path runs it:
+        an op with a chance below 1 draws whether it runs."""
+        magnitude, chance = scaled_op(transform_id, magnitude, self.strength)
+        if chance == 0 or (chance < 1 and float(torch.rand(())) >= chance):
+            return image
+        return apply_op(image, transform_id, magnitude, self.interpolation, self.fill)
+
+    def _random_op(self) -> tuple[str, bool]:
+        """An op of ``space`` uniformly, as v2 draws it: (name, signed)."""
+        names = list(self.space)
+        transform_id = names[int(torch.randint(len(names), ()))]
+        return transform_id, self.space[transform_id][1]
 
     def apply_batch(self, images: torch.Tensor) -> torch.Tensor:
         """The step on a ``uint8`` (N, C, H, W) batch, each image drawing for itself:
@@ -198,10 +119,10 @@ class _PolicyStep(TorchvisionStep):
         for ops in self.draw_batch(n, *images.shape[-2:]):
             if runs is not None:
                 ops = [op if run else None for op, run in zip(ops, runs, strict=True)]
-            images = _apply_grouped(self._op, images, ops)
+            images = apply_grouped(images, ops, self.interpolation, self.fill)
         return images
 
-    def draw_batch(self, n: int, height: int, width: int) -> list[list[_Op]]:
+    def draw_batch(self, n: int, height: int, width: int) -> list[list[Op]]:
         """For each op slot, the op each of ``n`` images of ``height`` x ``width`` draws."""
         raise NotImplementedError
 
@@ -211,19 +132,21 @@ class _PolicyStep(TorchvisionStep):
         table = cache.get((num_bins, height, width))
         if table is None:
             table = {}
-            for transform_id, (magnitudes_fn, _) in self._op._AUGMENTATION_SPACE.items():
+            for transform_id, (magnitudes_fn, _) in self.space.items():
                 bins = magnitudes_fn(num_bins, height, width)
                 table[transform_id] = None if bins is None else [float(m) for m in bins]
             cache[(num_bins, height, width)] = table
         return table
 
 
-class RandAugment(_PolicyStep):
+class RandAugment(PolicyStep):
     """RandAugment (Cubuk et al. 2020): ``num_ops`` random ops per image at one magnitude.
 
     Strength scales the magnitude (``magnitude * strength`` on the same bins), up to
     the last bin (``num_magnitude_bins - 1``).
     """
+
+    space = RANDAUGMENT_SPACE
 
     def __init__(
         self,
@@ -234,8 +157,11 @@ class RandAugment(_PolicyStep):
         fill: float | Sequence[float] | None = None,
         p: float = 1.0,
     ) -> None:
-        policy = _ScaledRandAugment(num_ops, magnitude, num_magnitude_bins, interpolation, fill)
-        super().__init__(policy, interpolation, fill, p)
+        super().__init__(interpolation, fill, p)
+        if not isinstance(num_ops, int) or num_ops < 0:  # as v2.RandAugment refuses it
+            raise ValueError(
+                f"num_ops should be a non-negative integer, but got {num_ops} instead."
+            )
         self.num_ops = num_ops
         self.magnitude = magnitude
         self.num_magnitude_bins = num_magnitude_bins
@@ -251,12 +177,26 @@ class RandAugment(_PolicyStep):
                 f"bin {self.num_magnitude_bins - 1}",
                 top,
             )
-        self.strength = self._op.strength = strength
+        self.strength = strength
 
-    def draw_batch(self, n: int, height: int, width: int) -> list[list[_Op]]:
+    def op(self, image: torch.Tensor) -> torch.Tensor:
+        """``v2.RandAugment.forward``: per slot an op, its sign if signed, then the op."""
+        table = self._magnitudes(self.num_magnitude_bins, *image.shape[-2:])
+        for _ in range(self.num_ops):
+            transform_id, signed = self._random_op()
+            bins = table[transform_id]
+            magnitude = 0.0
+            if bins is not None:
+                magnitude = bins[self.magnitude]
+                if signed and torch.rand(()) <= 0.5:
+                    magnitude = -magnitude
+            image = self.apply_scaled(image, transform_id, magnitude)
+        return image
+
+    def draw_batch(self, n: int, height: int, width: int) -> list[list[Op]]:
         """As ``v2.RandAugment.forward`` per image: per slot an op uniformly from the 14, its
         magnitude bin ``magnitude``, negated with probability 0.5 if signed, then scaled."""
-        space = self._op._AUGMENTATION_SPACE
+        space = self.space
         names = list(space)
         table = self._magnitudes(self.num_magnitude_bins, height, width)
         # Per op, (unsigned, negated): each (magnitude, chance) after strength.
@@ -283,12 +223,14 @@ class RandAugment(_PolicyStep):
         return ("num_ops", "magnitude", "num_magnitude_bins", "interpolation", "fill", "strength")
 
 
-class TrivialAugmentWide(_PolicyStep):
+class TrivialAugmentWide(PolicyStep):
     """TrivialAugment (Müller & Hutter 2021): one random op per image at a uniform random magnitude.
 
     Strength scales the widest magnitudes (the uniform draw covers ``[0, s * widest]``);
     above 1 the colour factors ``1 + m`` would turn negative, so 1 is the largest.
     """
+
+    space = TRIVIALAUGMENT_WIDE_SPACE
 
     def __init__(
         self,
@@ -297,8 +239,7 @@ class TrivialAugmentWide(_PolicyStep):
         fill: float | Sequence[float] | None = None,
         p: float = 1.0,
     ) -> None:
-        policy = _ScaledTrivialAugmentWide(num_magnitude_bins, interpolation, fill)
-        super().__init__(policy, interpolation, fill, p)
+        super().__init__(interpolation, fill, p)
         self.num_magnitude_bins = num_magnitude_bins
         self.strength = 1.0
 
@@ -307,12 +248,23 @@ class TrivialAugmentWide(_PolicyStep):
             raise too_strong(
                 where, strength, "would widen TrivialAugmentWide past its widest ranges", 1.0
             )
-        self.strength = self._op.strength = strength
+        self.strength = strength
 
-    def draw_batch(self, n: int, height: int, width: int) -> list[list[_Op]]:
+    def op(self, image: torch.Tensor) -> torch.Tensor:
+        """``v2.TrivialAugmentWide.forward``: an op, a bin, its sign if signed, the op."""
+        transform_id, signed = self._random_op()
+        bins = self._magnitudes(self.num_magnitude_bins, *image.shape[-2:])[transform_id]
+        magnitude = 0.0
+        if bins is not None:
+            magnitude = bins[int(torch.randint(self.num_magnitude_bins, ()))]
+            if signed and torch.rand(()) <= 0.5:
+                magnitude = -magnitude
+        return self.apply_scaled(image, transform_id, magnitude)
+
+    def draw_batch(self, n: int, height: int, width: int) -> list[list[Op]]:
         """As ``v2.TrivialAugmentWide.forward`` per image: an op uniformly from the 14, a
         magnitude bin uniformly, negated with probability 0.5 if signed, then scaled."""
-        space = self._op._AUGMENTATION_SPACE
+        space = self.space
         names = list(space)
         table = self._magnitudes(self.num_magnitude_bins, height, width)
         ops = torch.randint(len(names), (n,)).tolist()
@@ -333,12 +285,14 @@ class TrivialAugmentWide(_PolicyStep):
         return ("num_magnitude_bins", "interpolation", "fill", "strength")
 
 
-class AutoAugment(_PolicyStep):
+class AutoAugment(PolicyStep):
     """AutoAugment (Cubuk et al. 2019): a learned policy (``imagenet``, ``cifar10`` or ``svhn``).
 
     The policy's magnitudes and probabilities were searched as a whole, so strength
     leaves them alone and is the probability that an image gets the policy at all.
     """
+
+    space = AUTOAUGMENT_SPACE
 
     def __init__(
         self,
@@ -347,13 +301,9 @@ class AutoAugment(_PolicyStep):
         fill: float | Sequence[float] | None = None,
         p: float = 1.0,
     ) -> None:
-        super().__init__(
-            v2.AutoAugment(v2.AutoAugmentPolicy(policy), interpolation, fill),
-            interpolation,
-            fill,
-            p,
-        )
+        super().__init__(interpolation, fill, p)
         self.policy = policy
+        self.sub_policies = autoaugment_policies(policy)
 
     def scale_strength(self, strength: float, where: str) -> None:
         limit = 1 / self.p
@@ -367,18 +317,34 @@ class AutoAugment(_PolicyStep):
             )
         self.p = self.p * strength
 
-    def draw_batch(self, n: int, height: int, width: int) -> list[list[_Op]]:
+    def op(self, image: torch.Tensor) -> torch.Tensor:
+        """``v2.AutoAugment.forward``: a sub-policy, then each op if its probability draw
+        says so, with its sign if signed."""
+        table = self._magnitudes(10, *image.shape[-2:])
+        sub_policy = self.sub_policies[int(torch.randint(len(self.sub_policies), ()))]
+        for transform_id, probability, magnitude_idx in sub_policy:
+            if not torch.rand(()) <= probability:
+                continue
+            bins, magnitude = table[transform_id], 0.0
+            if bins is not None:
+                magnitude = bins[magnitude_idx]
+                if self.space[transform_id][1] and torch.rand(()) <= 0.5:
+                    magnitude = -magnitude
+            image = apply_op(image, transform_id, magnitude, self.interpolation, self.fill)
+        return image
+
+    def draw_batch(self, n: int, height: int, width: int) -> list[list[Op]]:
         """As ``v2.AutoAugment.forward`` per image: a sub-policy uniformly, then each of its
         two ops with its probability at its magnitude bin (of 10), negated with probability
         0.5 if signed. Slot j is the j-th op of each image's sub-policy."""
-        policies, space = self._op._policies, self._op._AUGMENTATION_SPACE
+        policies, space = self.sub_policies, self.space
         table = self._magnitudes(10, height, width)
         chosen = torch.randint(len(policies), (n,)).tolist()
         slots = []
         for j in range(2):
             runs = torch.rand(n).tolist()
             negated = (torch.rand(n) <= 0.5).tolist()
-            slot: list[_Op] = []
+            slot: list[Op] = []
             for k, run, neg in zip(chosen, runs, negated, strict=True):
                 transform_id, probability, magnitude_idx = policies[k][j]
                 magnitudes, signed = table[transform_id], space[transform_id][1]
@@ -391,29 +357,6 @@ class AutoAugment(_PolicyStep):
 
     def get_transform_init_args_names(self) -> tuple[str, ...]:
         return ("policy", "interpolation", "fill")
-
-
-class BatchedPolicies:
-    """Consecutive policy steps (RandAugment, TrivialAugmentWide, AutoAugment) on whole
-    ``uint8`` batches, ops drawn per image: a stage of ``ArrayDataset``
-    (``auglab.aug.stages``), taking and giving (N, H, W, C) arrays as its per-image stage does."""
-
-    def __init__(self, steps: Sequence[_PolicyStep]) -> None:
-        self.steps = tuple(steps)
-
-    def __call__(self, batch: np.ndarray) -> np.ndarray:
-        images = torch.from_numpy(batch).permute(0, 3, 1, 2).contiguous()
-        for step in self.steps:
-            images = step.apply_batch(images)
-        return np.ascontiguousarray(images.permute(0, 2, 3, 1).numpy())
-
-    def __repr__(self) -> str:
-        return f"BatchedPolicies({', '.join(repr(t) for t in self.steps)})"
-
-
-def runs_on_batches(step: A.BasicTransform) -> bool:
-    """Whether ``step`` can join a ``BatchedPolicies`` stage."""
-    return isinstance(step, _PolicyStep)
 
 
 class RandomErasing(TorchvisionStep):

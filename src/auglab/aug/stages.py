@@ -20,13 +20,39 @@ takes a lone batched warp, so with them ``data.device_batches=auto`` stays off.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import albumentations as A
+import numpy as np
+import torch
 
 from auglab.aug.batched import BatchedAugment, batched_augment
 from auglab.aug.mix import BatchMix
-from auglab.aug.policies import BatchedPolicies, runs_on_batches
+from auglab.aug.policies import PolicyStep
+
+
+class BatchedPolicies:
+    """Consecutive policy steps (RandAugment, TrivialAugmentWide, AutoAugment) on whole
+    ``uint8`` batches, ops drawn per image: a stage of ``ArrayDataset``
+    (here), taking and giving (N, H, W, C) arrays as its per-image stage does."""
+
+    def __init__(self, steps: Sequence[PolicyStep]) -> None:
+        self.steps = tuple(steps)
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        images = torch.from_numpy(batch).permute(0, 3, 1, 2).contiguous()
+        for step in self.steps:
+            images = step.apply_batch(images)
+        return np.ascontiguousarray(images.permute(0, 2, 3, 1).numpy())
+
+    def __repr__(self) -> str:
+        return f"BatchedPolicies({', '.join(repr(t) for t in self.steps)})"
+
+
+def runs_on_batches(step: A.BasicTransform) -> bool:
+    """Whether ``step`` can join a ``BatchedPolicies`` stage."""
+    return isinstance(step, PolicyStep)
 
 
 @dataclass(frozen=True)

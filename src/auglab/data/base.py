@@ -21,12 +21,11 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, RandomSampler
 
-from auglab.aug.mix import mixes_batches
 from auglab.checks import check_fraction, check_int
 from auglab.data.dataset import ArrayDataset, collate_prebatched
-from auglab.data.device import DeviceBatches, to_device
+from auglab.data.device import DeviceBatches, check_device_batches, to_device
 from auglab.data.subset import check_size, check_subset_mode, check_subset_seed, select_subset
-from auglab.data.synthetic import expand
+from auglab.data.synthetic import check_synthetic_size, expand
 from auglab.errors import ConfigError, one_line
 
 if TYPE_CHECKING:
@@ -42,6 +41,8 @@ class ImageDataModule(L.LightningDataModule):
     class_names: Sequence[str] = ()
     #: ``size -> (start, stop)`` slices of the training pool fixed by a reference experiment.
     reference_slices: dict[int, tuple[int, int]] = {}
+    #: Whether MNIST-C's released files are corruptions of this dataset's test split.
+    mnist_c_release: bool = False
 
     def __init__(
         self,
@@ -87,23 +88,7 @@ class ImageDataModule(L.LightningDataModule):
         self.split_seed = split_seed
         self.seed = seed
         self.augment = augment
-        self.synthetic_size = check_int(
-            synthetic_size,
-            "data.synthetic_size",
-            1,
-            allow_none=True,
-            hint="the number of augmented images to train on, or null for none",
-        )
-        if self.synthetic_size is not None and augment is None:
-            raise ConfigError(
-                "data.synthetic_size needs an augmentation to draw the images with: "
-                "add aug=on (or another preset), or set data.synthetic_size=null"
-            )
-        if self.synthetic_size is not None and mixes_batches(augment):
-            raise ConfigError(
-                "data.synthetic_size saves images with their own labels, but MixUp/CutMix "
-                "mix labels too: drop mixup/cutmix from aug, or set data.synthetic_size=null"
-            )
+        self.synthetic_size = check_synthetic_size(synthetic_size, augment)
         self.synthetic_dir = None if synthetic_dir is None else Path(synthetic_dir)
         self.samples_per_epoch = check_int(
             samples_per_epoch,
@@ -112,12 +97,11 @@ class ImageDataModule(L.LightningDataModule):
             allow_none=True,
             hint="training samples drawn per epoch, or null for one pass over the training set",
         )
-        if device_batches not in (True, False, "auto"):
-            raise ConfigError(
-                f"data.device_batches={device_batches!r} must be auto, true or false "
-                "(auto: build batches on the GPU when training on one)"
-            )
-        self.device_batches = device_batches
+        self.device_batches = check_device_batches(device_batches)
+        self._start_unloaded(seed)
+
+    def _start_unloaded(self, seed: int) -> None:
+        """What ``setup`` fills in, empty until then."""
         self._on_device: dict[str, tuple[torch.device, torch.Tensor, torch.Tensor]] = {}
         #: Real images the training set comes from (before any synthetic expansion).
         self.train_size: int | None = None

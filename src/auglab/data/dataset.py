@@ -17,8 +17,7 @@ from torch.utils.data import Dataset
 
 from auglab.aug.batched import BatchedAugment
 from auglab.aug.mix import mix_batch
-from auglab.aug.policies import BatchedPolicies
-from auglab.aug.stages import Stages, plan
+from auglab.aug.stages import BatchedPolicies, Stages, plan
 
 if TYPE_CHECKING:
     import albumentations as A

@@ -20,6 +20,7 @@ import torch
 from torch.utils.data import RandomSampler
 
 from auglab.aug.batched import BatchedAugment
+from auglab.errors import ConfigError
 
 
 class DeviceBatches:
@@ -80,3 +81,13 @@ def to_device(
     """``uint8`` (N, H, W, C) numpy images and their labels as (N, C, H, W) tensors on ``device``."""
     images = torch.from_numpy(images_nhwc).permute(0, 3, 1, 2).contiguous()
     return images.to(device), labels.to(device)
+
+
+def check_device_batches(value: bool | str) -> bool | str:
+    """``data.device_batches`` (True, False or "auto"), or a one-line ConfigError."""
+    if value not in (True, False, "auto"):
+        raise ConfigError(
+            f"data.device_batches={value!r} must be auto, true or false "
+            "(auto: build batches on the GPU when training on one)"
+        )
+    return value

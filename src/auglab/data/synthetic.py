@@ -6,15 +6,45 @@ import hashlib
 import logging
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
+from auglab.aug.mix import mixes_batches
+from auglab.checks import check_int
 from auglab.data.dataset import ArrayDataset
+from auglab.errors import ConfigError
+
+if TYPE_CHECKING:
+    import albumentations as A
 
 log = logging.getLogger(__name__)
 
 BATCH = 500  # images augmented per call: bounded memory, batched speed
+
+
+def check_synthetic_size(size: int | None, augment: A.Compose | None) -> int | None:
+    """``data.synthetic_size``, or a ConfigError when it is no count or there is nothing to
+    draw the images with (no augmentation, or one that mixes labels)."""
+    size = check_int(
+        size,
+        "data.synthetic_size",
+        1,
+        allow_none=True,
+        hint="the number of augmented images to train on, or null for none",
+    )
+    if size is not None and augment is None:
+        raise ConfigError(
+            "data.synthetic_size needs an augmentation to draw the images with: "
+            "add aug=on (or another preset), or set data.synthetic_size=null"
+        )
+    if size is not None and mixes_batches(augment):
+        raise ConfigError(
+            "data.synthetic_size saves images with their own labels, but MixUp/CutMix "
+            "mix labels too: drop mixup/cutmix from aug, or set data.synthetic_size=null"
+        )
+    return size
 
 
 def synthetic_indices(n_source: int, size: int, seed: int) -> np.ndarray:

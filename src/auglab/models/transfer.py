@@ -90,10 +90,22 @@ def freeze_backbone(net: nn.Module) -> int:
     return frozen
 
 
+#: torch's public batch-norm classes (the lazy ones are not subclasses of the others).
+BATCH_NORMS = (
+    nn.BatchNorm1d,
+    nn.BatchNorm2d,
+    nn.BatchNorm3d,
+    nn.LazyBatchNorm1d,
+    nn.LazyBatchNorm2d,
+    nn.LazyBatchNorm3d,
+    nn.SyncBatchNorm,
+)
+
+
 def set_frozen_to_eval(net: nn.Module) -> None:
     """Frozen batch norms run in inference mode, keeping the checkpoint's statistics (as Keras)."""
     for module in net.modules():
-        if isinstance(module, nn.modules.batchnorm._BatchNorm) and not any(
+        if isinstance(module, BATCH_NORMS) and not any(
             p.requires_grad for p in module.parameters()
         ):
             module.eval()

@@ -13,28 +13,24 @@ dataset here (grey or colour, 28 to 128 pixels), reproducibly, from the test spl
   from MNIST-C's skimage/ImageMagick code (noted per corruption).
 - Any size: MNIST-C's lengths are in 28-pixel units and scale with ``min(H, W) / 28``.
 
-Images are what the datamodules hold, ``uint8`` (N, H, W, C) numpy arrays (``ArrayDataset``);
-float arrays in [0, 1], and torch tensors (N, C, H, W) as the network sees them, also work.
+Each function here takes what the datamodules hold, ``uint8`` (N, H, W, C) numpy arrays
+(``ArrayDataset``); ``auglab.shift.registry`` names them, holds their severities and also
+takes float arrays in [0, 1] and torch tensors (N, C, H, W) as the network sees them.
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
-from typing import Any, TypeVar
+from dataclasses import dataclass
 
 import albumentations as A
 import cv2
 import numpy as np
 import torch
-from albumentations.augmentations.pixel.functional import generate_plasma_pattern
 from torchvision.transforms.v2 import functional as TF
 
-from auglab.errors import ConfigError
-
-Images = TypeVar("Images", np.ndarray, torch.Tensor)
+from auglab.shift.plasma import plasma_fractal
 
 
 # ---- per-image random draws --------------------------------------------------------------
@@ -220,8 +216,8 @@ def stripe(images: np.ndarray, draws: Draws, _: None) -> np.ndarray:
 def fog(images: np.ndarray, draws: Draws, c: tuple[float, float]) -> np.ndarray:
     """Add ``c[0]`` x a plasma fractal, then rescale to the image's maximum (MNIST-C's formula).
 
-    The fractal is albumentations' diamond-square ``generate_plasma_pattern`` (roughness
-    1 / MNIST-C's ``wibbledecay``); it spans the image, where MNIST-C crops 28 pixels of a
+    The fractal is diamond-square (``auglab.shift.plasma``, roughness 1 / MNIST-C's
+    ``wibbledecay``); it spans the image, where MNIST-C crops 28 pixels of a
     256-pixel one. Not ``RandomFog``: it refuses grey images, takes ~9 ms a 28x28 image, and
     whitens a disc in the centre, where a digit is, rather than laying a haze.
     """
@@ -230,7 +226,7 @@ def fog(images: np.ndarray, draws: Draws, c: tuple[float, float]) -> np.ndarray:
     plasma = np.empty((n, h, w, 1), np.float32)
     for i, seed in enumerate(draws.seeds):
         rng = np.random.default_rng(int(seed))
-        plasma[i, ..., 0] = generate_plasma_pattern((h, w), 1 / decay, rng)
+        plasma[i, ..., 0] = plasma_fractal((h, w), 1 / decay, rng)
     x = images.astype(np.float32) / 255
     peak = x.max(axis=(1, 2, 3), keepdims=True)
     out = (x + strength * plasma) * (peak / (peak + strength))
@@ -327,157 +323,3 @@ def canny_edges(images: np.ndarray, draws: Draws, _: None) -> np.ndarray:
         blurred = cv2.GaussianBlur(image, (0, 0), sigma)
         out[i] = cv2.Canny(blurred, 25.5, 51, L2gradient=True)[..., None]
     return out
-
-
-# ---- registry ----------------------------------------------------------------------------
-CorruptionFn = Callable[[np.ndarray, Draws, Any], np.ndarray]
-
-
-@dataclass(frozen=True)
-class Corruption:
-    """A named corruption at one severity; calling it corrupts a whole set of images."""
-
-    name: str
-    fn: CorruptionFn
-    #: Parameters of severities 1, 2, ...; ``(None,)`` for corruptions with one level.
-    levels: tuple[Any, ...]
-    #: MNIST-C's severity (what ``severity=None`` means).
-    default: int
-    #: False for the ones that draw nothing (the seed does not matter).
-    random: bool
-    severity: int | None = None
-
-    def at(self, severity: int | None) -> Corruption:
-        """This corruption at ``severity`` (1..len(levels); None: MNIST-C's)."""
-        if severity is not None and (
-            isinstance(severity, bool)
-            or not isinstance(severity, int | np.integer)
-            or not 1 <= severity <= len(self.levels)
-        ):
-            choices = (
-                "null or 1 (it has one level)"
-                if len(self.levels) == 1
-                else f"1-{len(self.levels)}, or null for MNIST-C's {self.default}"
-            )
-            raise ConfigError(f"{self.name} severity={severity!r} must be {choices}")
-        return replace(self, severity=None if severity is None else int(severity))
-
-    def __call__(
-        self, images: Images, seed: int = 0, indices: Iterable[int] | None = None
-    ) -> Images:
-        """``images`` corrupted, same type, dtype, shape and range; ``indices``: their
-        positions in the whole set (default 0..N-1), for corrupting a set in pieces."""
-        level = self.levels[(self.severity or self.default) - 1]
-        array, restore = _to_uint8_nhwc(images)
-        idx = np.arange(len(array)) if indices is None else np.asarray(list(indices))
-        if idx.shape != (len(array),):
-            raise ValueError(f"{len(array)} images but {idx.size} indices")
-        if not len(array):
-            return restore(array.copy())
-        return restore(self.fn(array, Draws.of(seed, self.name, idx), level))
-
-
-def _corruption(fn: CorruptionFn, levels: tuple[Any, ...], default: int, random: bool = True):
-    return Corruption(fn.__name__, fn, levels, default, random)
-
-
-#: MNIST-C's 15 corruptions in its order; severity parameters from its ``corruptions.py``.
-CORRUPTIONS: dict[str, Corruption] = {
-    c.name: c
-    for c in (
-        _corruption(shot_noise, (60, 25, 12, 5, 3), 5),
-        _corruption(impulse_noise, (0.03, 0.06, 0.09, 0.17, 0.27), 4),
-        _corruption(glass_blur, ((0.7, 1, 2), (0.9, 2, 1), (1, 2, 3), (1.1, 3, 2), (1.5, 4, 2)), 1),
-        _corruption(motion_blur, ((10, 3), (15, 5), (15, 8), (15, 12), (20, 15)), 1),
-        _corruption(shear, (0.2, 0.4, 0.6, 0.8, 1.0), 2),
-        _corruption(scale, (0.9, 0.8, 0.7, 0.6, 0.5), 3, random=False),
-        _corruption(rotate, (0.2, 0.4, 0.6, 0.8, 1.0), 2),
-        _corruption(brightness, (0.1, 0.2, 0.3, 0.4, 0.5), 5, random=False),
-        _corruption(translate, (1, 2, 3, 4, 5), 3),
-        _corruption(stripe, (None,), 1, random=False),
-        _corruption(fog, ((1.5, 2), (2.0, 2), (2.5, 1.7), (2.5, 1.5), (3.0, 1.4)), 5),
-        _corruption(
-            spatter,
-            # MNIST-C's (mean, std, sigma, threshold), thresholds raised from its 0.69, 0.68,
-            # 0.68, 0.65, 0.65 so the mean mud on 28x28 matches its own (0.08-0.24 of full):
-            # albumentations keeps the faint blob fringes that MNIST-C cuts off at 0.8.
-            (
-                (0.65, 0.3, 4, 0.70),
-                (0.65, 0.3, 3, 0.69),
-                (0.65, 0.3, 2, 0.69),
-                (0.65, 0.3, 1, 0.76),
-                (0.67, 0.4, 1, 0.78),
-            ),
-            4,
-        ),
-        _corruption(dotted_line, (None,), 1),
-        _corruption(zigzag, (None,), 1),
-        _corruption(canny_edges, (None,), 1, random=False),
-    )
-}
-
-
-def get(name: str) -> Corruption:
-    """The corruption called ``name``; a ConfigError naming the valid ones otherwise."""
-    try:
-        return CORRUPTIONS[name]
-    except (KeyError, TypeError):
-        raise ConfigError(
-            f"unknown corruption {name!r}: choose from {', '.join(CORRUPTIONS)}"
-        ) from None
-
-
-def suite(
-    names: Iterable[str] | Mapping[str, int | None] | None = None,
-) -> dict[str, Corruption]:
-    """The corruptions to evaluate on, by name, in the order given (default: all 15 at
-    MNIST-C's severities); a mapping gives each one's severity (None: MNIST-C's)."""
-    if names is None:
-        return dict(CORRUPTIONS)
-    if isinstance(names, str):
-        names = [names]
-    severities = names if isinstance(names, Mapping) else dict.fromkeys(names)
-    return {name: get(name).at(severity) for name, severity in severities.items()}
-
-
-def corrupt(
-    images: Images,
-    name: str,
-    seed: int = 0,
-    severity: int | None = None,
-    indices: Iterable[int] | None = None,
-) -> Images:
-    """``images`` with corruption ``name``: a pure function of its arguments.
-
-    ``images``: uint8 or [0, 1] float, numpy (N, H, W, C) or torch (N, C, H, W), C 1 or 3.
-    Float images are corrupted at 8 bits, as every dataset here is stored.
-    """
-    return get(name).at(severity)(images, seed=seed, indices=indices)
-
-
-# ---- representations ---------------------------------------------------------------------
-def _to_uint8_nhwc(images: Images) -> tuple[np.ndarray, Callable[[np.ndarray], Images]]:
-    """(uint8 NHWC array, a function giving a result back in ``images``' own form)."""
-    if isinstance(images, torch.Tensor):
-        device, dtype = images.device, images.dtype
-        array, restore = _to_uint8_nhwc(images.detach().cpu().permute(0, 2, 3, 1).numpy())
-
-        def back(out: np.ndarray) -> torch.Tensor:
-            nchw = torch.from_numpy(np.ascontiguousarray(restore(out).transpose(0, 3, 1, 2)))
-            return nchw.to(device=device, dtype=dtype)
-
-        return array, back
-    images = np.asarray(images)
-    if images.ndim != 4 or images.shape[3] not in (1, 3):
-        raise ValueError(
-            "expected images (N, H, W, C) with C 1 or 3 (torch: (N, C, H, W)), "
-            f"got shape {images.shape}"
-        )
-    if images.dtype == np.uint8:
-        return np.ascontiguousarray(images), lambda out: out
-    if not np.issubdtype(images.dtype, np.floating):
-        raise ValueError(f"expected uint8 or float images, got {images.dtype}")
-    if images.size and (images.min() < 0 or images.max() > 1):
-        raise ValueError("float images must lie in [0, 1]")
-    dtype = images.dtype
-    return np.rint(images * 255).astype(np.uint8), lambda out: (out / 255).astype(dtype)

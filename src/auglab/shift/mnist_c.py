@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from auglab.errors import ConfigError
-from auglab.shift.corruptions import CORRUPTIONS
+from auglab.shift.registry import CORRUPTIONS
 
 #: Folder under the data dir, as the release unpacks.
 FOLDER = "mnist_c"

@@ -21,8 +21,9 @@ import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
 from auglab.errors import ConfigError
+from auglab.resolvers import repo_root
 from auglab.shift import mnist_c
-from auglab.shift.corruptions import CORRUPTIONS, Corruption, get
+from auglab.shift.registry import CORRUPTIONS, Corruption, get
 
 if TYPE_CHECKING:
     from auglab.data import ImageDataModule
@@ -35,8 +36,6 @@ Source = Literal["generated", "mnist_c files"]
 
 def suite_config(name: str = DEFAULT_SUITE) -> DictConfig:
     """``conf/shift/<name>.yaml``: the suites a job can run at its end are the ones here."""
-    from auglab.resolvers import repo_root
-
     folder = repo_root() / "conf" / "shift"
     path = folder / f"{name}.yaml"
     if not path.is_file():
@@ -150,9 +149,7 @@ class ShiftedSets:
 def release_files(datamodule: ImageDataModule, raw: np.ndarray, spec: SuiteSpec) -> list[str]:
     """The corruptions whose released MNIST-C files stand in for generated ones: MNIST's
     28x28 test set only, and only at MNIST-C's own severity (the one the files hold)."""
-    from auglab.data.mnist import MNISTDataModule
-
-    if not isinstance(datamodule, MNISTDataModule) or raw.shape[1:] != (28, 28, 1):
+    if not datamodule.mnist_c_release or raw.shape[1:] != (28, 28, 1):
         return []
     at_release = [n for n, level in spec.severity.items() if level == CORRUPTIONS[n].default]
     return mnist_c.available(Path(datamodule.data_dir), at_release)

@@ -7,10 +7,15 @@ import json
 import numpy as np
 import pytest
 
-from auglab.data import MNISTDataModule
+from auglab.data import (
+    CIFAR10DataModule,
+    DigitsCSVDataModule,
+    FingersDataModule,
+    MNISTDataModule,
+)
 from auglab.errors import ConfigError
 from auglab.shift import CORRUPTIONS, corrupt
-from auglab.shift.evaluation import ShiftedSets, SuiteSpec
+from auglab.shift.shifted_sets import ShiftedSets, SuiteSpec
 
 
 def test_the_default_suite_is_mnist_c_at_its_own_severities():
@@ -52,3 +57,10 @@ def test_test_sets_are_corrupted_before_padding_and_made_once(mnist_root):
     expected = datamodule.pad(corrupt(np.ascontiguousarray(raw), "rotate", seed=4, severity=2))
     assert np.array_equal(first[1].images, expected) and np.array_equal(first[1].labels, labels)
     assert all(a is b for a, b in zip(first, sets.of(datamodule, spec), strict=True))  # cached
+
+
+def test_only_mnist_and_its_subclasses_take_mnist_c_files():
+    assert MNISTDataModule.mnist_c_release
+    assert not any(
+        m.mnist_c_release for m in (CIFAR10DataModule, DigitsCSVDataModule, FingersDataModule)
+    )

@@ -27,10 +27,12 @@ import lightning as L
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from auglab.callbacks import StopCheck
 from auglab.data.dataset import ArrayDataset
 from auglab.errors import ConfigError, one_line
 from auglab.record import OtherTest, ShiftResults
-from auglab.shift.evaluation import ShiftedSets, SuiteSpec, overall_source
+from auglab.resolvers import repo_root
+from auglab.shift.shifted_sets import ShiftedSets, SuiteSpec, overall_source
 from auglab.stats import complete_mean
 from auglab.stopping import Interrupted
 
@@ -146,8 +148,6 @@ def other_data_config(job_cfg: DictConfig, dataset: str, overrides: Sequence[str
     """``conf/data/<dataset>.yaml`` with ``overrides`` (``data.path=/x``), resolved against the
     job's config (its data dir, seed). Naming the job's own dataset starts from the job's
     data config instead, so its padding and image size carry over."""
-    from auglab.resolvers import repo_root
-
     folder = repo_root() / "conf" / "data"
     path = folder / f"{dataset}.yaml"
     if not path.is_file():
@@ -233,8 +233,6 @@ def shift_at_end(
             job_trainer.world_size,
         )
         return None
-    from auglab.callbacks import StopCheck
-
     stops = [c for c in job_trainer.callbacks if isinstance(c, StopCheck)]
     started = time.perf_counter()
     try:
