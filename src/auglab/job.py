@@ -28,6 +28,7 @@ from auglab.aug import build_augmentation, preset_name
 from auglab.callbacks import DivergenceGuard, EpochLogLine, RngCheckpoint, StopCheck, TrainTimer
 from auglab.checkpoints import AtomicCheckpointIO, ResumePoint, read_checkpoints
 from auglab.checks import check_int
+from auglab.console import quiet_console
 from auglab.data import ImageDataModule
 from auglab.errors import ConfigError
 from auglab.outputs import write_resolved_config
@@ -113,6 +114,7 @@ def train(cfg: DictConfig, ctx: JobContext) -> Outcome:
 
 def build(cfg: DictConfig, ctx: JobContext) -> Job:
     """Everything that can fail because of the config or the data, before any training."""
+    quiet_console()  # Lightning is loaded (above): one line per event from here on
     skip_cuda_probe_without_gpu()
     keep_freed_memory()
     hc = HydraConfig.get() if HydraConfig.initialized() else None
