@@ -58,6 +58,7 @@ def test_no_model_config_hard_codes_the_class_count():
         assert "num_classes" not in OmegaConf.to_yaml(OmegaConf.load(path)), path
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("group", "option"), OPTIONS, ids=[f"{g}={o}" for g, o in OPTIONS])
 def test_option_composes_and_resolves(tmp_path, group, option):
     extra = REQUIRED.get(f"{group}={option}", [])
@@ -89,6 +90,7 @@ def test_data_dir_comes_from_the_environment_and_is_repo_relative(tmp_path, monk
     assert composed(tmp_path).paths.data_dir == str(REPO / "data")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "entry", [["train.py"], ["-m", "auglab.train"]], ids=["train.py", "python -m"]
 )

@@ -64,6 +64,7 @@ def lines(capsys) -> tuple[list[str], list[str]]:
     return out.out.splitlines(), out.err.splitlines()
 
 
+@pytest.mark.slow
 def test_a_job_that_asks_for_the_suite_records_it_at_its_end(trained):
     rec = record(trained)  # strict JSON
     shift = rec["shift"]
@@ -79,6 +80,7 @@ def test_a_job_that_asks_for_the_suite_records_it_at_its_end(trained):
     assert shift["checkpoint"] == rec["tested_checkpoint"] == rec["best_checkpoint"]
 
 
+@pytest.mark.slow
 def test_evaluate_reproduces_test_acc_and_adds_only_shift(trained, tmp_path, capsys):
     job = copy_job(trained, tmp_path / "run")
     before = record(job)
@@ -100,6 +102,7 @@ def test_evaluate_reproduces_test_acc_and_adds_only_shift(trained, tmp_path, cap
     assert record(job)["shift"]["acc"]["stripe"] == after["shift"]["acc"]["stripe"]  # no draws
 
 
+@pytest.mark.slow
 def test_a_sweep_dir_evaluates_every_finished_job(trained, tmp_path, capsys):
     sweep = tmp_path / "sweep"
     for num in (0, 1):
@@ -117,6 +120,7 @@ def test_a_sweep_dir_evaluates_every_finished_job(trained, tmp_path, capsys):
     assert read_record(sweep / "2").shift is None
 
 
+@pytest.mark.slow
 def test_another_test_set_of_the_same_shape_and_a_mismatch(trained, tmp_path, mnist_root, capsys):
     job = copy_job(trained, tmp_path / "run")
     label = f"mnist data.data_dir={mnist_root}"
@@ -136,6 +140,7 @@ def test_another_test_set_of_the_same_shape_and_a_mismatch(trained, tmp_path, mn
     assert list(record(job)["other_tests"]) == [label]
 
 
+@pytest.mark.slow
 def test_mnist_c_files_are_used_as_they_are_and_padded_like_the_test_set(
     trained, tmp_path, mnist_root, capsys
 ):

@@ -20,6 +20,8 @@ import pytest
 from tests.data.formats import write_cifar10, write_digits_csv, write_fingers
 from tests.helpers import REPO, record, train
 
+pytestmark = pytest.mark.slow  # every test here starts train.py processes
+
 # Experiments whose data exists here; cifar10_vgg16 and fingers_hand_transfer need an
 # extra override each and get their own tests below.
 PLAIN = [

@@ -260,6 +260,7 @@ def _private_uses(module: str, own: set[str]) -> Iterator[str]:
             yield f"{'super()' if on_super else where}.{node.attr}"
 
 
+@pytest.mark.slow
 def test_no_private_names_of_other_packages_outside_adapters() -> None:
     own = _own_private_names()
     used = sorted(

@@ -140,6 +140,7 @@ def interrupted_sweep(sweep: Path) -> list[str]:
     return jobs[3]
 
 
+@pytest.mark.slow
 def test_report_of_an_interrupted_sweep_lists_each_missing_job_by_state(tmp_path, capsys):
     overrides = interrupted_sweep(tmp_path)
     assert main([str(tmp_path)]) == 0
@@ -272,6 +273,7 @@ def test_cli_names_a_missing_sweep_dir(tmp_path, capsys):
     )
 
 
+@pytest.mark.slow
 def test_python_m_auglab_report_refuses_a_sweep_without_finished_job(tmp_path):
     (tmp_path / "0").mkdir()  # a job that never finished
     proc = subprocess.run(
@@ -286,6 +288,7 @@ def test_python_m_auglab_report_refuses_a_sweep_without_finished_job(tmp_path):
     assert not (tmp_path / "report.md").exists()
 
 
+@pytest.mark.slow
 def test_real_multirun_ends_with_the_report(run_env, tmp_path):
     from wandb.proto.wandb_internal_pb2 import RunRecord
 
@@ -478,6 +481,7 @@ def test_per_class_effects_name_the_classes_an_augmentation_helps_and_hurts_most
     assert table_rows(text) == [["rotate", "100", "6: −2.1 pts, 9: −1.5 pts", "1: +3.0 pts", "2"]]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("names", "expected"),
     [
@@ -589,6 +593,7 @@ def test_select_tunes_each_presets_strength_and_off_runs_once(tmp_path):
     assert {c.setting for c in cells(records(tmp_path))} == {"off", "on", "on x0.5", "on x2"}
 
 
+@pytest.mark.slow
 def test_cli_select_and_the_sweeps_own_selection(tmp_path, capsys):
     lr_sweep(tmp_path)
     assert main([str(tmp_path), "--select", "val/acc_best"]) == 0

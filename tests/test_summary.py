@@ -197,6 +197,7 @@ def strict_json(path):
     return json.loads(path.read_text(), parse_constant=refuse)
 
 
+@pytest.mark.slow
 def test_callback_logs_the_report_as_a_wandb_run_of_its_own(tmp_path, offline_wandb):
     from wandb.proto.wandb_internal_pb2 import RunRecord
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import shutil
 
+import pytest
+
 from tests.helpers import record, train
 
 FAST = ["trainer.max_epochs=2", "data.eval_batch_size=2500", "logger=csv"]
 
 
+@pytest.mark.slow
 def test_synthetic_run_records_source_and_synthetic_sizes_and_reuses_its_set(run_env, tmp_path):
     out = tmp_path / "run"
     args = ["data.size=100", "aug=on", "data.synthetic_size=640", *FAST, f"hydra.run.dir={out}"]
@@ -28,6 +31,7 @@ def test_synthetic_run_records_source_and_synthetic_sizes_and_reuses_its_set(run
     assert record(out)["test_acc"] == m["test_acc"]
 
 
+@pytest.mark.slow
 def test_samples_per_epoch_matches_steps_across_sizes(run_env, tmp_path):
     sweep = tmp_path / "sweep"
     train(

@@ -396,6 +396,7 @@ def test_affine_then_elastic_is_two_resamplings_in_order_as_albumentations_appli
     assert np.abs(got - elastic_first.reshape(image.shape)).mean() > 5 * MEAN_TOLERANCE
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("noise", ["uniform", "gaussian"])
 def test_elastic_displacement_and_image_change_match_albumentations_in_distribution(noise):
     t = elastic(noise_distribution=noise)

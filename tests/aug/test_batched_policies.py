@@ -84,6 +84,7 @@ OPS = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("channels", [1, 3])
 @pytest.mark.parametrize("interpolation", ["nearest", "bilinear"])
 @pytest.mark.parametrize(
@@ -160,6 +161,7 @@ class _Recording:
         return image
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("step", "reference", "batches"),
     [
@@ -302,6 +304,7 @@ def test_a_combination_plans_warp_then_batched_policies_then_per_image():
     assert x.shape == (8, 1, 32, 32) and weights.shape == (8, 8)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["randaugment", "trivialaugment"])
 def test_batched_and_per_image_paths_agree_on_the_mean_augmented_image(name):
     """Two per-image runs (seeds apart) set the noise; the batched run is no further off."""

@@ -32,6 +32,7 @@ def test_the_issues_presets_all_exist():
     assert {"off", "on", "light", "strong", "e2", "e3", "e4"} <= set(PRESETS)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", PRESETS)
 def test_every_preset_composes_names_itself_and_builds(tmp_path, name):
     aug = composed_aug(tmp_path, f"aug={name}")
@@ -83,6 +84,7 @@ def test_e4_is_rotation_and_shift_without_flips(tmp_path):
     assert affine.translate_percent == {"x": (-0.1, 0.1), "y": (-0.1, 0.1)}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("name", "factor"), [("light", 0.5), ("strong", 1.5)])
 def test_light_and_strong_are_e1s_ranges_scaled(tmp_path, name, factor):
     aug = composed_aug(tmp_path, f"aug={name}")
@@ -107,6 +109,7 @@ def test_on_at_half_strength_composes(tmp_path):
     assert affine_of(build_augmentation(aug)).rotate == pytest.approx((-22.5, 22.5))
 
 
+@pytest.mark.slow
 def test_strength_composes_with_off_and_scaling_nothing_says_so(tmp_path, caplog):
     for strength in ("0", "1"):
         off = composed_aug(tmp_path, "aug=off", f"aug.strength={strength}")
@@ -118,6 +121,7 @@ def test_strength_composes_with_off_and_scaling_nothing_says_so(tmp_path, caplog
     assert "aug=on aug.strength=1.5" in caplog.text
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", PRESETS)
 def test_strength_zero_is_no_augmentation_for_every_preset(tmp_path, name):
     assert build_augmentation(composed_aug(tmp_path, f"aug={name}", "aug.strength=0")) is None

@@ -73,6 +73,7 @@ def draws(ds: ArrayDataset, seed: int, indices: list[int]) -> tuple[torch.Tensor
 # ---- every preset -------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", NEW)
 def test_every_new_preset_composes_names_itself_and_builds_its_step(name):
     aug = composed_aug(f"aug={name}")
@@ -84,6 +85,7 @@ def test_every_new_preset_composes_names_itself_and_builds_its_step(name):
         assert isinstance(step, STEP[name])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", [*NEW, "[on,erasing]", "[on,cutmix]"])
 def test_every_new_preset_trains_with_its_pictures(tmp_path, name):
     aug = composed_aug(f"aug={name}")
@@ -102,6 +104,7 @@ def test_every_new_preset_trains_with_its_pictures(tmp_path, name):
     assert (tmp_path / "pictures" / "augmented_samples.png").stat().st_size > 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", NEW)
 def test_strength_zero_is_exactly_no_augmentation(name):
     ds = dataset(f"aug={name}", "aug.strength=0")
@@ -111,6 +114,7 @@ def test_strength_zero_is_exactly_no_augmentation(name):
     assert torch.equal(batch[0], ArrayDataset(*digits()).__getitems__(list(range(16)))[0])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", [*NEW, "[on,erasing,mixup]"])
 def test_the_same_seed_gives_the_same_batches(name):
     ds = dataset(f"aug={name}")
@@ -120,6 +124,7 @@ def test_the_same_seed_gives_the_same_batches(name):
     assert not torch.equal(first[0], other[0])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", POLICIES)
 def test_each_image_of_a_batch_gets_its_own_draw(name):
     """torchvision v2 draws one set of parameters per call: run on a batch it would
@@ -130,6 +135,7 @@ def test_each_image_of_a_batch_gets_its_own_draw(name):
     assert len(distinct) >= 8, len(distinct)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("name", "strength", "limit"),
     [
@@ -148,6 +154,7 @@ def test_a_strength_a_preset_cannot_honour_is_one_line_naming_key_and_fix(name, 
     assert f"aug.strength={strength:g}" in message and message.endswith(limit)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", NEW)
 def test_a_negative_strength_is_refused_for_every_new_preset(name):
     with pytest.raises(ConfigError, match=r"aug.strength=-1 must be a number >= 0"):
@@ -164,6 +171,7 @@ def test_a_typo_in_a_policy_argument_is_a_config_error_naming_the_step():
 # ---- what strength scales ------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_strength_scales_elastic_alpha_and_the_distortion_with_it():
     (half,) = build_augmentation(composed_aug("aug=elastic", "aug.strength=0.5")).transforms
     (full,) = build_augmentation(composed_aug("aug=elastic")).transforms
@@ -178,6 +186,7 @@ def test_strength_scales_elastic_alpha_and_the_distortion_with_it():
     assert 0 < moved[0] < moved[1]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("s", [0.5, 2.0])
 def test_strength_scales_each_policy_op_about_its_identity(s):
     image = torch.from_numpy(digits(1)[0][0]).permute(2, 0, 1).contiguous()
@@ -191,6 +200,7 @@ def test_strength_scales_each_policy_op_about_its_identity(s):
     assert torch.equal(run("Posterize", 6), v2.functional.posterize(image, round(8 - 2 * s)))
 
 
+@pytest.mark.slow
 def test_strength_near_zero_leaves_policies_within_a_grey_level_per_op():
     images, labels = digits()
     plain = ArrayDataset(images, labels).__getitems__(list(range(32)))[0]
@@ -210,6 +220,7 @@ def test_autoaugment_strength_is_the_share_of_images_that_get_the_policy():
     assert 0.1 < share < 0.3  # about a quarter (some sub-policies leave an image as it is)
 
 
+@pytest.mark.slow
 def test_strength_scales_the_erased_area():
     (step,) = build_augmentation(composed_aug("aug=erasing", "aug.strength=2")).transforms
     assert step.scale == pytest.approx((0.04, 0.66)) and step._op.scale == step.scale
@@ -239,6 +250,7 @@ def test_strength_scales_mixing_alpha(name):
 # ---- fidelity to torchvision ----------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("name", "reference"),
     [
@@ -325,6 +337,7 @@ def test_synthetic_sets_refuse_mixing_in_one_line(tmp_path):
 # ---- combining presets --------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_list_of_presets_runs_all_of_them_in_order_under_one_name_and_strength(caplog):
     aug = composed_aug("aug=[on,erasing,mixup]", "aug.strength=0.5")
     assert preset_name(aug) == "on+erasing+mixup" and aug.strength == 0.5
@@ -361,11 +374,13 @@ def test_light_in_a_list_is_on_and_the_name_says_so():
     assert preset_name(aug) == "on+erasing" and aug.strength == 1.0
 
 
+@pytest.mark.slow
 def test_a_single_preset_keeps_its_own_name():
     for name in ("light", "strong", "on", "off"):
         assert preset_name(composed_aug(f"aug={name}")) == name
 
 
+@pytest.mark.slow
 def test_policies_run_on_three_channel_images():
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, size=(8, 16, 16, 3), dtype=np.uint8)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
@@ -44,6 +45,7 @@ def test_early_stopping_keeps_checkpoints_and_pictures(tmp_path):
     )
 
 
+@pytest.mark.slow
 def test_pictures_turn_off_with_enabled_false_or_by_deleting_the_entry(tmp_path):
     assert not callbacks(tmp_path, "callbacks.pictures.enabled=false")["pictures"].enabled
     assert "pictures" not in callbacks(tmp_path, "~callbacks.pictures")

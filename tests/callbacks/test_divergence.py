@@ -111,6 +111,7 @@ def classifier_run(tmp_path, lr: float) -> tuple[L.Trainer, ImageClassifier]:
     return trainer, model
 
 
+@pytest.mark.slow
 def test_the_classifier_at_a_sane_learning_rate_is_not_diverged(tmp_path):
     trainer, _ = classifier_run(tmp_path, lr=1e-3)
     assert trainer.current_epoch == 3 and trainer.global_step == 12

@@ -81,6 +81,7 @@ def png(path: Path) -> Image.Image:
         return image
 
 
+@pytest.mark.slow
 def test_a_run_leaves_every_picture_at_its_drawn_size(tmp_path):
     pictures = RunPictures(
         tmp_path / "pictures", max_misclassified=5, augmented_images=4, augmented_draws=3
@@ -108,6 +109,7 @@ def test_a_run_leaves_every_picture_at_its_drawn_size(tmp_path):
     assert int(pictures._confmat.compute().sum()) == 60
 
 
+@pytest.mark.slow
 def test_curves_hold_one_point_per_epoch_of_the_metrics_the_module_logged(tmp_path):
     pictures = RunPictures(tmp_path / "pictures")
     trainer, _ = fit_and_test(tmp_path, [pictures], test=False, max_epochs=3)
@@ -124,6 +126,7 @@ def test_curves_hold_one_point_per_epoch_of_the_metrics_the_module_logged(tmp_pa
     assert pictures._lrs == pytest.approx({1: 3e-3, 2: 1.5e-3, 3: 7.5e-4})
 
 
+@pytest.mark.slow
 def test_drawing_augmented_samples_leaves_the_training_run_unchanged(tmp_path):
     quick = dict(test=False, limit_val_batches=0)
     _, without = fit_and_test(tmp_path / "a", [], **quick)
@@ -134,6 +137,7 @@ def test_drawing_augmented_samples_leaves_the_training_run_unchanged(tmp_path):
         assert torch.equal(a, b)
 
 
+@pytest.mark.slow
 def test_without_augmentation_scheduler_or_validation_only_those_pictures_are_left_out(tmp_path):
     pictures = RunPictures(tmp_path / "pictures")
     fit_and_test(tmp_path, [pictures], augment=False, scheduler=False, limit_val_batches=0)
@@ -142,11 +146,13 @@ def test_without_augmentation_scheduler_or_validation_only_those_pictures_are_le
     assert pictures._epochs["val/loss"] == {} and list(pictures._epochs["train/loss"]) == [1]
 
 
+@pytest.mark.slow
 def test_fast_dev_run_still_draws_its_pictures(tmp_path):
     fit_and_test(tmp_path, [RunPictures(tmp_path / "pictures")], fast_dev_run=True)
     assert {p.name for p in (tmp_path / "pictures").iterdir()} == PICTURES
 
 
+@pytest.mark.slow
 def test_disabled_pictures_write_nothing(tmp_path):
     fit_and_test(tmp_path, [RunPictures(tmp_path / "pictures", enabled=False)], fast_dev_run=True)
     assert not (tmp_path / "pictures").exists()
@@ -157,6 +163,7 @@ def test_a_negative_count_is_a_config_error_naming_the_fix():
         RunPictures("pictures", max_misclassified=-1)
 
 
+@pytest.mark.slow
 def test_end_to_end_pictures_reach_the_job_dir_wandb_and_tensorboard(run_env, tmp_path):
     out = tmp_path / "run"
     train(

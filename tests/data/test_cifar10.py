@@ -141,6 +141,7 @@ def test_unreadable_batch_is_refused_naming_the_folder(tmp_path):
         CIFAR10DataModule(data_dir=tmp_path, download=False).read_split("train")
 
 
+@pytest.mark.slow
 def test_train_py_runs_lenet5_on_three_channels(cifar_root, run_env, tmp_path):
     root, _ = cifar_root
     out = tmp_path / "run"

@@ -124,6 +124,7 @@ def test_repeating_an_index_draws_different_augmentations_of_that_image():
     assert set(y.tolist()) == {labels[5]}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["on", "e3"])
 def test_batched_and_per_image_paths_draw_the_same_distribution(name):
     """The mean of many augmentations of one image agrees between the two paths."""

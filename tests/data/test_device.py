@@ -87,6 +87,7 @@ def test_auto_keeps_the_host_loader_on_a_cpu(tmp_path):
         ToyData(tmp_path, device_batches="yes")
 
 
+@pytest.mark.slow
 def test_gpu_path_options_train_on_the_cpu(run_env, tmp_path):
     """Device batches, bf16-mixed precision and a compiled network (aot_eager: the same
     capture and autograd as the default inductor backend, without its minutes of C++

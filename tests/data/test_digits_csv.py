@@ -38,6 +38,7 @@ def loaded(path, **kwargs) -> DigitsCSVDataModule:
     return dm
 
 
+@pytest.mark.slow
 def test_42000_rows_split_into_e2s_25200_8400_8400_disjoint_parts(kaggle_csv):
     path, _, _ = kaggle_csv
     dm = loaded(path)
@@ -208,6 +209,7 @@ def test_missing_file_names_where_it_looked_and_the_key(tmp_path):
     assert "data.path" in str(err.value)
 
 
+@pytest.mark.slow
 def test_train_py_runs_lenet5_on_the_csv(small_csv, run_env, tmp_path):
     path, _, _ = small_csv
     out = tmp_path / "run"

@@ -217,6 +217,7 @@ def test_bad_target_or_image_size_is_refused(tmp_path, kwargs, message):
         FingersDataModule(data_dir=tmp_path, **kwargs)
 
 
+@pytest.mark.slow
 def test_train_py_runs_lenet5_on_32x32_fingers(fingers, run_env, tmp_path):
     root, _ = fingers
     out = tmp_path / "run"

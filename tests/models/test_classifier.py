@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import partial
 
+import pytest
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
@@ -36,6 +37,7 @@ def test_train_accuracy_counts_every_image_of_the_epoch(tmp_path):
     assert torch.isclose(trainer.callback_metrics["val/acc_best"], expected)
 
 
+@pytest.mark.slow
 def test_a_compiled_network_keeps_its_state_dict_keys_and_outputs():
     torch.manual_seed(0)
     plain = ImageClassifier(LeNet5(), partial(torch.optim.Adam))

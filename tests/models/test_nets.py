@@ -76,6 +76,7 @@ def backbone(net: nn.Module) -> dict[str, torch.Tensor]:
     return {k: v for k, v in net.state_dict().items() if not k.startswith("head.")}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", IDS)
 def test_forward_gives_one_logit_per_class(name):
     _, shape, classes, _ = NETS[name]
@@ -102,6 +103,7 @@ def test_fingers_cnn_with_batch_norm_has_e5s_printed_count_with_bn_statistics():
     assert keras_param_count(net) == 204_454
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", IDS)
 def test_reset_head_changes_width_and_keeps_backbone(name):
     _, shape, _, _ = NETS[name]
@@ -115,6 +117,7 @@ def test_reset_head_changes_width_and_keeps_backbone(name):
     assert all(torch.equal(after[k], before[k]) for k in before)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", IDS)
 def test_backbone_parameter_names_do_not_depend_on_num_classes(name):
     ten, two = build(name, 10).state_dict(), build(name, 2).state_dict()
@@ -122,6 +125,7 @@ def test_backbone_parameter_names_do_not_depend_on_num_classes(name):
     assert {k for k in ten if ten[k].shape != two[k].shape} == {"head.weight", "head.bias"}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("factory", "channels", "size"),
     [
@@ -140,6 +144,7 @@ def test_smallest_input_works_and_one_pixel_less_is_refused_with_the_fix(factory
         factory(num_classes=4, input_shape=(channels, size - 1, size))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", IDS)
 def test_a_few_adam_steps_lower_the_loss_on_a_fixed_batch(name):
     _, shape, classes, _ = NETS[name]
@@ -167,6 +172,7 @@ def test_allconv_refuses_a_map_bigger_than_1x1_unless_pooled():
     assert net(torch.rand(2, 3, 32, 32)).shape == (2, 10)
 
 
+@pytest.mark.slow
 def test_allconv_head_is_its_last_1x1_conv_and_final_relu_is_a_flag():
     net = AllConvNet(num_classes=10, input_shape=(1, 28, 28))
     assert isinstance(net.head, nn.Conv2d) and net.head.kernel_size == (1, 1)
@@ -208,6 +214,7 @@ def test_lenet5_keeps_its_head_contract():
     assert net.num_classes == 2 and net.head.out_features == 2
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("yaml", "shape", "classes"),
     [

@@ -39,12 +39,14 @@ def features_of(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return {k.removeprefix("features."): v for k, v in state.items() if k.startswith("features.")}
 
 
+@pytest.mark.slow
 def test_features_are_torchvisions_vgg16_features(vgg16_state):
     ours = VGG16Transfer(num_classes=10, input_shape=(3, 32, 32)).features.state_dict()
     theirs = features_of(vgg16_state)
     assert {k: v.shape for k, v in ours.items()} == {k: v.shape for k, v in theirs.items()}
 
 
+@pytest.mark.slow
 def test_local_state_dict_file_loads_its_features(vgg16_state, tmp_path):
     path = tmp_path / "vgg16.pth"
     torch.save(vgg16_state, path)
@@ -81,6 +83,7 @@ def test_missing_or_foreign_weight_files_are_config_errors(tmp_path):
         VGG16Transfer(num_classes=10, input_shape=(3, 32, 32), weights=str(foreign))
 
 
+@pytest.mark.slow
 def test_greyscale_input_is_repeated_to_three_channels():
     net = VGG16Transfer(num_classes=6, input_shape=(1, 32, 32)).eval()
     grey = torch.rand(2, 1, 32, 32)
@@ -89,6 +92,7 @@ def test_greyscale_input_is_repeated_to_three_channels():
         VGG16Transfer(num_classes=6, input_shape=(2, 32, 32))
 
 
+@pytest.mark.slow
 def test_normalize_maps_unit_pixels_to_imagenet_statistics_without_saving_them():
     torch.manual_seed(0)
     net = VGG16Transfer(num_classes=10, input_shape=(3, 32, 32)).eval()

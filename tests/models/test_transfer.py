@@ -68,6 +68,7 @@ def test_missing_file_says_what_to_pass(tmp_path):
         ImageClassifier(LeNet5(), adam(), init_from=str(tmp_path / "nope.ckpt"))
 
 
+@pytest.mark.slow
 def test_frozen_backbone_does_not_move_and_the_head_learns(tmp_path):
     torch.manual_seed(0)
     path = saved_checkpoint(tmp_path, LeNet5())

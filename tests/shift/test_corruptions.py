@@ -34,6 +34,7 @@ def digits(n: int, size: int = 28, channels: int = 1, seed: int = 0) -> np.ndarr
 GREY, COLOUR = digits(8), digits(8, size=32, channels=3)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("images", [GREY, COLOUR], ids=["grey28", "colour32"])
 @pytest.mark.parametrize("name", NAMES)
 def test_corruption_is_deterministic_and_keeps_the_form(name, images):
@@ -56,6 +57,7 @@ def test_larger_images_work(name):
     assert not np.array_equal(out, images)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", NAMES)
 def test_an_image_does_not_depend_on_its_batch_or_order(name):
     whole = corrupt(GREY, name, seed=3)
@@ -80,6 +82,7 @@ def test_float_arrays_and_torch_tensors_come_back_in_their_own_form(name):
     )
 
 
+@pytest.mark.slow
 def test_every_severity_runs_and_they_differ():
     for name, c in CORRUPTIONS.items():
         outs = [corrupt(GREY[:4], name, severity=s) for s in range(1, len(c.levels) + 1)]

@@ -43,6 +43,7 @@ def test_a_record_of_the_same_suite_is_done_whatever_its_key_order():
     assert not SuiteSpec.from_config(None, ["fog"]).done_in(stored)
 
 
+@pytest.mark.slow
 def test_test_sets_are_corrupted_before_padding_and_made_once(mnist_root):
     datamodule = MNISTDataModule(mnist_root, download=False)  # pads to 32, as E1
     datamodule.prepare_data()
