@@ -29,10 +29,10 @@ from omegaconf import DictConfig, OmegaConf
 
 from auglab.data.dataset import ArrayDataset
 from auglab.errors import ConfigError, one_line
+from auglab.process import Interrupted
 from auglab.record import OtherTest, ShiftResults
 from auglab.shift.evaluation import ShiftedSets, SuiteSpec, overall_source
 from auglab.stats import complete_mean
-from auglab.stopping import Interrupted
 
 if TYPE_CHECKING:
     from auglab.data import ImageDataModule

@@ -19,8 +19,8 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
 from auglab.errors import one_line
-from auglab.record import JobRecord, selection_metric
-from auglab.stopping import exit_status
+from auglab.process import exit_interrupted, exit_with_failures, stopped_by
+from auglab.record import selection_metric
 
 if TYPE_CHECKING:
     from auglab.report import Report
@@ -53,11 +53,11 @@ class SweepSummary(Callback):
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         from auglab.report import REPORT_MD, make_report
         from auglab.summary import job_state
-        from auglab.sweeper import last_stop
 
         sweep_dir = Path(config.hydra.sweep.dir)
+        signum = stopped_by(sweep_dir)  # this process's sweep was stopped by a signal
+        stopped = signum is not None
         report = make_report(sweep_dir, select=self.select)
-        stopped = last_stop is not None and last_stop.requested
         if report is None:
             log.warning("No job record in %s: no summary written", sweep_dir)
         else:
@@ -67,15 +67,8 @@ class SweepSummary(Callback):
                 log_report_run(config, sweep_dir, report)
             if self.wandb_report and not stopped:
                 publish_wandb_report(config, sweep_dir, report)
-        if stopped:
-            assert last_stop is not None and last_stop.signum is not None
-            print(
-                f"auglab: interrupted; every job stopped at its last checkpoint. To continue, "
-                f"rerun the same command: {same_command(sweep_dir)}",
-                file=sys.stderr,
-                flush=True,
-            )
-            sys.exit(exit_status(last_stop.signum))
+        if signum is not None:
+            exit_interrupted(signum, same_command(sweep_dir))
         if report is None:
             return
         elsewhere = [r for r in report.jobs if job_state(r) == "running elsewhere"]
@@ -195,13 +188,3 @@ def _table(wandb: Any, rows: list[dict[str, Any]]) -> Any:
         return None if isinstance(value, float) and not math.isfinite(value) else value
 
     return wandb.Table(columns=columns, data=[[cell(row.get(c)) for c in columns] for row in rows])
-
-
-def exit_with_failures(records: list[JobRecord]) -> None:
-    lines = [f"auglab: {r.failure_line()}" for r in records]
-    lines.append(
-        f"auglab: error: {len(records)} of the sweep's jobs did not finish; rerun the same "
-        "command with the same hydra.sweep.dir to run them again (finished jobs are skipped)"
-    )
-    print("\n".join(lines), file=sys.stderr, flush=True)
-    sys.exit(1)

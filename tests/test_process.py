@@ -9,7 +9,7 @@ import subprocess
 import sys
 import textwrap
 
-from auglab.stopping import STOP_ENV, JobStop, SweepStop, exit_status
+from auglab.process import STOP_ENV, JobStop, SweepStop, exit_status
 
 
 def test_the_first_signal_asks_and_a_second_stops_the_process_at_once(tmp_path):
@@ -17,7 +17,7 @@ def test_the_first_signal_asks_and_a_second_stops_the_process_at_once(tmp_path):
         f"""
         import sys, time
         from pathlib import Path
-        from auglab.stopping import SweepStop
+        from auglab.process import SweepStop
         stop = SweepStop(Path({str(tmp_path)!r}))
         with stop.installed():
             print("ready", flush=True)
@@ -66,7 +66,7 @@ def test_a_job_stop_pickles_to_its_stop_file_alone(tmp_path, monkeypatch):
 
 def test_submitits_requeue_signal_stops_the_job_first_and_requeues_after(monkeypatch):
     """Under submitit the preemption signal only asks the job to stop; submitit's handler
-    (requeue and exit) runs when auglab.lifecycle calls it, after the record is written."""
+    (requeue and exit) runs when auglab.guard calls it, after the record is written."""
     import os
 
     monkeypatch.setenv("SUBMITIT_EXECUTOR", "slurm")
