@@ -32,10 +32,12 @@ def write_or_fail(path, text):
     return write_text(path, text)
 atomic.write_text = write_or_fail
 
-def save_checkpoint(self, checkpoint, path, storage_options=None):
+save_checkpoint = checkpoints.AtomicCheckpointIO.save_checkpoint
+def save_or_fail(self, checkpoint, path, storage_options=None):
     if Path(path).parent.parent.name == "1":
         raise full(path)
-checkpoints.AtomicCheckpointIO.save_checkpoint = save_checkpoint
+    return save_checkpoint(self, checkpoint, path, storage_options)
+checkpoints.AtomicCheckpointIO.save_checkpoint = save_or_fail
 """
 
 #: The sweep's own record writes fail (the sweeper records a combination that does not
@@ -96,7 +98,7 @@ def test_a_disk_that_fills_mid_sweep_ends_it_in_one_line_and_room_resumes_it(run
 
 def test_the_sweeps_own_record_write_on_a_full_disk_is_one_line(run_env, tmp_path):
     sweep = tmp_path / "sweep"
-    bad = ["-m", "aug=no_such_preset", "data.size=100", "hydra/launcher=basic", *QUICK]
+    bad = ["-m", "aug=off,no_such_preset", "data.size=100", "hydra/launcher=basic", *QUICK]
     proc = train_patched(FILL_DISK_FOR_THE_SWEEPER, *bad, f"hydra.sweep.dir={sweep}", env=run_env)
     assert_one_disk_line(proc)
     assert "metrics.json" in proc.stderr.strip().splitlines()[-1]  # names where
