@@ -37,7 +37,16 @@ from auglab.errors import Diverged, one_line
 from auglab.lock import LOCK_FILE, JobLock
 from auglab.outputs import discard_job_dir, other_config_line
 from auglab.plan import COMPOSED_FILE, fingerprint, job_number, other_config, write_composed
-from auglab.process import Ending, Interrupted, JobStop, disk_line, disk_problem, exit_status
+from auglab.process import (
+    Ending,
+    Interrupted,
+    JobStop,
+    disk_problem,
+    exit_disk_full,
+    exit_error,
+    exit_run_interrupted,
+    exit_status,
+)
 from auglab.record import RECORD_FILE, JobRecord, read_record, write_record
 from auglab.resolvers import WANDB_ID_FILE
 from auglab.slurm import link_logs, under_submitit
@@ -80,7 +89,7 @@ def _run(guard: JobGuard, ending: Ending) -> float:
         if guard.multirun:
             log.warning("%s: %s: left to it", guard.name, where)
             return math.nan
-        raise SystemExit(f"auglab: error: {where}: wait for it, or pick another hydra.run.dir")
+        exit_error(f"{where}: wait for it, or pick another hydra.run.dir")
     if under_submitit():
         link_logs(guard.output_dir)
     try:
@@ -201,7 +210,7 @@ class JobGuard:
             line = f"{self.output_dir} holds a job of another config ({what})"
             log.error("%s: %s: left untouched", self.name, line)
             return math.nan
-        raise SystemExit(f"auglab: error: {other_config_line(self.output_dir, what)}")
+        exit_error(other_config_line(self.output_dir, what))
 
     def _failed(self, err: BaseException, lock: JobLock) -> float:
         """Record the end; a sweep goes on to its next job, a single run exits with one line."""
@@ -230,7 +239,7 @@ class JobGuard:
             discard_job_dir(self.output_dir, HydraConfig.get().job.name, log_dir)
         else:
             self._save()
-        raise SystemExit(f"auglab: error: {self.record.error}")
+        exit_error(str(self.record.error))
 
     def disk_full(self, problem: str) -> float:
         """The disk is full or the dir unwritable: the job stops, its sweep too, and its
@@ -246,7 +255,7 @@ class JobGuard:
         if self.multirun:
             log.error("%s: stopped: %s", self.name, problem)
             return math.nan
-        raise SystemExit(disk_line(problem, f"run: {self._command()} (it resumes)"))
+        exit_disk_full(problem, f"run: {self._command()} (it resumes)")
 
     def _interrupted(self, reason: str) -> float:
         from auglab.checkpoints import read_checkpoints  # torch: loaded by the task already
@@ -257,10 +266,7 @@ class JobGuard:
         log.warning("%s: %s", self.name, self.record.error)
         if self.multirun:
             return math.nan
-        print(
-            f"auglab: interrupted; to continue, run: {self._command()}", file=sys.stderr, flush=True
-        )
-        raise SystemExit(exit_status(self.stop.signum or 2))
+        exit_run_interrupted(self.stop.signum, self._command())
 
     def _command(self) -> str:
         """This run's command line, with its dir pinned so that it continues this run."""

@@ -314,12 +314,23 @@ RERUN_SWEEP = (
 )
 
 
-def disk_line(problem: str, then: str = RERUN_SWEEP) -> str:
-    """The one line a full or unwritable disk ends a run or a sweep with: cause and fix."""
-    return (
+def exit_disk_full(problem: str, then: str = RERUN_SWEEP) -> NoReturn:
+    """The end of a run or a sweep on a full or unwritable disk: one line, cause and fix."""
+    raise SystemExit(
         f"auglab: error: cannot write the output dir: {problem}. Make room (or set "
         f"hydra.sweep.dir or hydra.run.dir to a writable disk with room), then {then}"
     )
+
+
+def exit_error(line: str) -> NoReturn:
+    """The end of a run on an error the user fixes: ``auglab: error: <line>``, status 1."""
+    raise SystemExit(f"auglab: error: {line}")
+
+
+def exit_run_interrupted(signum: int | None, command: str) -> NoReturn:
+    """The end of a single run stopped at a resumable point: the command that continues it."""
+    print(f"auglab: interrupted; to continue, run: {command}", file=sys.stderr, flush=True)
+    sys.exit(exit_status(signum or signal.SIGINT))
 
 
 def exit_interrupted(signum: int, command: str) -> NoReturn:

@@ -48,7 +48,7 @@ from auglab.plan import (
     unscaled_preset,
 )
 from auglab.plan import fingerprint as config_fingerprint
-from auglab.process import STOP_ENV, SweepStop, disk_line, disk_problem
+from auglab.process import STOP_ENV, SweepStop, disk_problem, exit_disk_full
 from auglab.record import JobRecord, read_record, write_record
 from auglab.slurm import SchedulerEnded
 
@@ -83,7 +83,7 @@ class FaultTolerantSweeper(Sweeper):
             problem = disk_problem(err)
             if problem is None:
                 raise
-            raise SystemExit(disk_line(problem)) from None
+            exit_disk_full(problem)
 
     def _sweep(self, arguments: list[str]) -> Any:
         assert self.config is not None and self.launcher is not None
@@ -116,7 +116,7 @@ class FaultTolerantSweeper(Sweeper):
                 returns.append(self._launch(sweep_dir, todo[start : start + size], stop))
             problem = stop.disk_full
         if problem is not None:
-            raise SystemExit(disk_line(problem))
+            exit_disk_full(problem)
         return returns
 
     def combinations(self, arguments: list[str]) -> list[list[str]]:
