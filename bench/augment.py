@@ -35,7 +35,7 @@ from auglab.data.dataset import ArrayDataset
 from auglab.data.mnist import MNISTDataModule
 from auglab.models.nets import LeNet5
 from auglab.resolvers import repo_root
-from auglab.runtime import skip_cuda_probe_without_gpu
+from auglab.speedups import skip_cuda_probe_without_gpu
 
 
 class GeneratedDigits(ImageDataModule):

@@ -29,7 +29,7 @@ from auglab.callbacks import TrainTimer
 from auglab.data.base import ImageDataModule
 from auglab.models.nets import LeNet5
 from auglab.resolvers import repo_root
-from auglab.runtime import skip_cuda_probe_without_gpu
+from auglab.speedups import skip_cuda_probe_without_gpu
 
 
 class TensorDataModule(ImageDataModule):

@@ -72,3 +72,54 @@ def test_the_heartbeat_keeps_the_lock_fresh_and_notices_a_takeover(tmp_path, mon
     assert held.lost.wait(2)
     held.release()
     assert read_holder(path).token == "other"  # another's lock is never removed
+
+
+def test_a_lock_file_that_holds_nothing_is_no_holder_and_is_taken_over_at_once(tmp_path, caplog):
+    """What a full disk leaves: the file made, its write failed (empty or cut short)."""
+    path = tmp_path / ".lock"
+    for left in ("", '{"host": "vm", "pi'):
+        path.write_text(left)  # just written: as fresh as a file can be
+        holder = read_holder(path)
+        assert holder is not None and holder.empty and not holder.fresh
+        assert lock_module.job_holder(tmp_path) is None  # the sweeper runs the job
+        taker = JobLock(path, "job 1")
+        with caplog.at_level(logging.WARNING, logger="auglab.lock"):
+            assert taker.acquire() is None
+        assert "it names no holder (its write failed)" in caplog.text
+        assert read_holder(path).token == taker.token
+        taker.release()
+        assert not path.exists()
+
+
+def test_a_lock_whose_write_fails_leaves_no_lock_file(tmp_path, monkeypatch):
+    import errno
+
+    def full(fd, text):
+        os.close(fd)
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(lock_module, "_write_synced", full)
+    path = tmp_path / ".lock"
+    try:
+        JobLock(path, "job 1").acquire()
+    except OSError as err:
+        assert err.errno == errno.ENOSPC
+    else:
+        raise AssertionError("a failed write must not be taken for a held lock")
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # no lock, no temporary file
+
+
+def test_a_lock_is_made_whole_where_hard_links_are_refused(tmp_path, monkeypatch):
+    import errno
+
+    def no_links(src, dst):
+        raise OSError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(lock_module.os, "link", no_links)
+    path = tmp_path / ".lock"
+    first = JobLock(path, "job 0")
+    assert first.acquire() is None
+    assert read_holder(path).token == first.token
+    assert JobLock(path, "job 0").acquire().token == first.token  # refused while held
+    first.release()
+    assert sorted(p.name for p in tmp_path.iterdir()) == []

@@ -14,6 +14,8 @@ from auglab.plan import (
     extend_plan,
     fingerprint,
     read_plan,
+    same_jobs,
+    unscaled_preset,
     write_plan,
 )
 
@@ -133,3 +135,36 @@ def test_a_plan_file_round_trips_and_a_damaged_one_reads_as_none(tmp_path):
     assert read_plan(tmp_path) == plan
     (tmp_path / "plan.json").write_text("{")
     assert read_plan(tmp_path) is None
+
+
+def test_a_grid_whose_combinations_are_the_same_job_says_so_naming_the_key():
+    """``aug.strength=0.5,1`` over the default ``aug=off``: 8 combinations, 4 jobs."""
+    off = {"transforms": {}, "name": "off", "strength": 1.0}
+    combos = []
+    for size in (100, 1000):
+        for seed in (1, 2):
+            for strength in (0.5, 1):
+                conf = cfg(aug={**off, "strength": strength}, seed=seed, **{"data.size": size})
+                overrides = (f"data.size={size}", f"seed={seed}", f"aug.strength={strength}")
+                combos.append(Planned(overrides, fingerprint(conf), unscaled=unscaled_preset(conf)))
+    line = same_jobs(combos)
+    assert line == "8 combinations are 4 jobs: aug=off trains the same at every aug.strength"
+
+
+def test_a_grid_of_distinct_jobs_says_nothing_and_a_preset_that_scales_is_not_named():
+    on = {"transforms": {"flip": {}}, "name": "on", "strength": 1.0}
+    assert unscaled_preset(cfg(aug=on)) is None
+    assert unscaled_preset(cfg(aug={"transforms": {}, "name": "off", "strength": 2})) == "aug=off"
+    combos = [
+        Planned((f"aug.strength={s}",), fingerprint(cfg(aug={**on, "strength": s})))
+        for s in (0.5, 1.0)
+    ]
+    assert same_jobs(combos) is None
+
+
+def test_other_keys_that_change_nothing_are_named_too():
+    same = fingerprint(cfg())
+    combos = [Planned(("seed=42", f"threads={t}"), same) for t in (1, 2)]
+    assert same_jobs(combos) == (
+        "2 combinations are 1 jobs: combinations that differ only in threads are the same config"
+    )

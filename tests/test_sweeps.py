@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from auglab.runtime import available_cores
+from auglab.machine import available_cores
 from tests.helpers import QUICK, record, results, train
 
 

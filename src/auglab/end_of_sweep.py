@@ -19,15 +19,14 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
-from auglab import sweeper
 from auglab.errors import one_line
-from auglab.record import JobRecord, selection_metric
+from auglab.process import exit_interrupted, exit_with_failures, stopped_by
+from auglab.record import selection_metric
 from auglab.report.build import Report, make_report
 from auglab.report.markdown import REPORT_MD
 from auglab.report.summary_table import job_state
 from auglab.report.wandb_run import log_report_run
 from auglab.report.wandb_target import Target, target
-from auglab.stopping import exit_status
 
 log = logging.getLogger(__name__)
 
@@ -50,10 +49,10 @@ class EndOfSweep(Callback):
         self.wandb_report = bool(wandb_report)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        last_stop = sweeper.last_stop  # set by the sweeper when a stop was asked for
         sweep_dir = Path(config.hydra.sweep.dir)
+        signum = stopped_by(sweep_dir)  # this process's sweep was stopped by a signal
+        stopped = signum is not None
         report = make_report(sweep_dir, select=self.select)
-        stopped = last_stop is not None and last_stop.requested
         if report is None:
             log.warning("No job record in %s: no summary written", sweep_dir)
         else:
@@ -64,15 +63,8 @@ class EndOfSweep(Callback):
                 log_report_run(to, sweep_dir, report)
             if self.wandb_report and not stopped:
                 publish_wandb_report(to, sweep_dir, report)
-        if stopped:
-            assert last_stop is not None and last_stop.signum is not None
-            print(
-                f"auglab: interrupted; every job stopped at its last checkpoint. To continue, "
-                f"rerun the same command: {same_command(sweep_dir)}",
-                file=sys.stderr,
-                flush=True,
-            )
-            sys.exit(exit_status(last_stop.signum))
+        if signum is not None:
+            exit_interrupted(signum, same_command(sweep_dir))
         if report is None:
             return
         elsewhere = [r for r in report.jobs if job_state(r) == "running elsewhere"]
@@ -110,13 +102,3 @@ def publish_wandb_report(to: Target, sweep_dir: Path, report: Report) -> str | N
     except Exception as err:  # wandb-workspaces missing or changed, sweep dir unwritable...
         log.warning("W&B report not built (%s); the report is in %s", one_line(err), sweep_dir)
         return None
-
-
-def exit_with_failures(records: list[JobRecord]) -> None:
-    lines = [f"auglab: {r.failure_line()}" for r in records]
-    lines.append(
-        f"auglab: error: {len(records)} of the sweep's jobs did not finish; rerun the same "
-        "command with the same hydra.sweep.dir to run them again (finished jobs are skipped)"
-    )
-    print("\n".join(lines), file=sys.stderr, flush=True)
-    sys.exit(1)

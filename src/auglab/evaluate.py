@@ -42,7 +42,9 @@ from auglab.errors import ConfigError, one_line
 from auglab.lock import LOCK_FILE, JobLock, job_holder
 from auglab.outputs import RESOLVED_CONFIG_FILE
 from auglab.plan import planned_jobs
+from auglab.process import end_now
 from auglab.record import RECORD_FILE, JobRecord, read_record, sweep_records, write_record
+from auglab.speedups import keep_freed_memory, skip_cuda_probe_without_gpu
 
 if TYPE_CHECKING:
     from auglab.shift.shifted_sets import ShiftedSets
@@ -234,7 +236,6 @@ def _acc(value: float | None) -> str:
 
 def run(directory: Path, request: Request) -> Tally:
     """Evaluate every finished job under ``directory``, one printed line each."""
-    from auglab.runtime import keep_freed_memory, skip_cuda_probe_without_gpu
     from auglab.shift.shifted_sets import ShiftedSets  # deferred: torch (evaluate_job says)
 
     jobs = find_jobs(directory)
@@ -358,11 +359,8 @@ def _quiet() -> None:
 
 def cli() -> None:
     """``main``, then end the process at once: every record is written by then, and Python's
-    own teardown of torch and Lightning would add ~1.3 s (see ``auglab.lifecycle.cli``)."""
-    status = main()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(status)
+    own teardown of torch and Lightning would add ~1.3 s (see ``auglab.process.cli``)."""
+    end_now(main())
 
 
 if __name__ == "__main__":

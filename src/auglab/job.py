@@ -1,7 +1,7 @@
 """The train task: build data, model and trainer from the config; fit; test; return the outcome.
 
 Read it as lightning-hydra-template's ``train``: nothing here knows of job dirs, locks,
-records or sweeps; ``auglab.lifecycle`` owns what surrounds a job and makes the record
+records or sweeps; ``auglab.guard`` owns what surrounds a job and makes the record
 from the ``Outcome`` this returns, in one place. Importing this module loads Lightning,
 torch and the data and model code (~3 s), which the entry defers until a job trains.
 """
@@ -31,20 +31,14 @@ from auglab.checks import check_int
 from auglab.console import quiet_console
 from auglab.data import ImageDataModule
 from auglab.errors import ConfigError
+from auglab.machine import check_loader_workers, parallel_jobs, set_threads
 from auglab.outputs import write_resolved_config
 from auglab.record import CLASS_ACC_METRIC, METRIC_NAMES, ShiftResults
-from auglab.runtime import (
-    check_loader_workers,
-    cluster_plugins,
-    keep_freed_memory,
-    parallel_jobs,
-    prepare_spawn,
-    set_threads,
-    skip_cuda_probe_without_gpu,
-    spawned,
-)
 from auglab.scoring import shift_at_end
 from auglab.shift.shifted_sets import SuiteSpec
+from auglab.slurm import cluster_plugins
+from auglab.spawn import prepare_spawn, spawned
+from auglab.speedups import keep_freed_memory, skip_cuda_probe_without_gpu
 
 log = logging.getLogger("auglab.train")  # the same logger name as the entry: one log stream
 
@@ -53,8 +47,9 @@ warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*
 
 
 @dataclass
-class JobContext:
-    """What the lifecycle hands the task: where it runs and how to report progress.
+class TaskHooks:
+    """What the job dir's guard (``auglab.guard``) hands the task: where it runs and how
+    to report progress.
 
     ``stage(name)`` is called as the task enters data, config and test;
     ``fit_from(threads)`` as it starts to fit: it returns the checkpoint to resume from
@@ -104,15 +99,15 @@ class Job:
     threads: int
 
 
-def train(cfg: DictConfig, ctx: JobContext) -> Outcome:
-    """Build, fit (resuming where ``ctx.fit_from`` says), test the best checkpoint."""
-    job = build(cfg, ctx)
-    ctx.world_size = job.trainer.world_size
-    start = ctx.fit_from(job.threads)
-    return fit_and_test(cfg, job, ctx.output_dir, start, ctx.stage)
+def train(cfg: DictConfig, hooks: TaskHooks) -> Outcome:
+    """Build, fit (resuming where ``hooks.fit_from`` says), test the best checkpoint."""
+    job = build(cfg, hooks)
+    hooks.world_size = job.trainer.world_size
+    start = hooks.fit_from(job.threads)
+    return fit_and_test(cfg, job, hooks.output_dir, start, hooks.stage)
 
 
-def build(cfg: DictConfig, ctx: JobContext) -> Job:
+def build(cfg: DictConfig, hooks: TaskHooks) -> Job:
     """Everything that can fail because of the config or the data, before any training."""
     quiet_console()  # Lightning is loaded (above): one line per event from here on
     skip_cuda_probe_without_gpu()
@@ -121,19 +116,19 @@ def build(cfg: DictConfig, ctx: JobContext) -> Job:
     threads = set_threads(cfg.get("threads"), hc)
     _check_config(cfg)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
-    datamodule, model = build_data_and_model(cfg, ctx.stage)
+    datamodule, model = build_data_and_model(cfg, hooks.stage)
     crowded = check_loader_workers(datamodule.num_workers, threads)
     if crowded is not None:
-        log.warning("%s: %s", ctx.name, crowded)
+        log.warning("%s: %s", hooks.name, crowded)
     model.configure_optimizers()  # a bad optimiser or scheduler setting fails here, not in fit
     timer = TrainTimer()
     # `callbacks.pictures=null` switches one entry off; divergence and RNG checkpointing stay.
     callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None]
-    callbacks += [timer, DivergenceGuard(), RngCheckpoint(), StopCheck(ctx.stop)]
+    callbacks += [timer, DivergenceGuard(), RngCheckpoint(), StopCheck(hooks.stop)]
     progress = {}
     if parallel_jobs(hc) > 1:  # jobs side by side: a log line per epoch, not garbled bars
         callbacks = [c for c in callbacks if not isinstance(c, ProgressBar)]
-        callbacks.append(EpochLogLine(ctx.name))
+        callbacks.append(EpochLogLine(hooks.name))
         progress = {"enable_progress_bar": False}
     loggers = [instantiate(c) for c in (cfg.get("logger") or {}).values() if c is not None]
     if not loggers:  # Lightning refuses a learning-rate monitor with nothing to log to

@@ -1,9 +1,11 @@
 """One writer per job: a lock file that names its holder and is kept fresh while it trains.
 
-``<job dir>/.lock`` is created with ``O_CREAT | O_EXCL``, which is atomic on a local
-disk and on NFS (v3 and later), unlike ``flock``, which NFS clients may not share. The
-file holds the holder's host, pid, start time and a random token; a thread touches it
-every ``HEARTBEAT_S`` seconds. Another process that finds the lock leaves the job alone
+``<job dir>/.lock`` is written whole under a temporary name and then hard-linked to its
+name, which fails if the name exists: atomic on a local disk and on NFS (the classic NFS
+lock), unlike ``flock``, which NFS clients may not share; a file system without hard
+links gets ``O_CREAT | O_EXCL``. The file holds the holder's host, pid, start time and a
+random token; a thread touches it every ``HEARTBEAT_S`` seconds. A lock file that holds
+nothing readable (its write failed: a full disk) is no holder and is taken over at once. Another process that finds the lock leaves the job alone
 while the lock is fresh. A lock is stale, and is taken over with a log line saying so,
 when its holder is a dead process on this host (``kill -9``), or when nothing refreshed
 it for ``STALE_S`` seconds (a lost node; clocks of the nodes must agree to well within
@@ -14,6 +16,7 @@ taken over (its node was cut off for minutes) learns it and stops writing.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import logging
 import os
@@ -29,6 +32,8 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 LOCK_FILE = ".lock"
+#: ``os.link``'s errors on a file system without hard links.
+NO_HARD_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK}
 HEARTBEAT_S = 10.0
 STALE_S = 90.0
 
@@ -57,8 +62,13 @@ class Holder:
         return _zombie(self.pid)
 
     @property
+    def empty(self) -> bool:
+        """The file names no holder: its write failed (a full disk) or it was damaged."""
+        return self.pid < 0
+
+    @property
     def fresh(self) -> bool:
-        return self.age < STALE_S and not self.dead
+        return self.age < STALE_S and not self.dead and not self.empty
 
     def describe(self) -> str:
         return f"{self.host} pid {self.pid} since {self.started[11:19] or self.started}"
@@ -87,7 +97,7 @@ def read_holder(path: Path) -> Holder | None:
             str(data["host"]), int(data["pid"]), str(data["started"]), str(data["token"]), age
         )
     except (ValueError, KeyError, TypeError):
-        # Being written right now (created, not yet filled in), or damaged: judge by age alone.
+        # Never half written (``JobLock._create`` links a whole file): a write that failed.
         return Holder("?", -1, "?", "", age)
 
 
@@ -121,7 +131,11 @@ class JobLock:
                 return holder
             if self._set_aside(holder):
                 why = (
-                    "its process is gone" if holder.dead else f"no heartbeat for {holder.age:.0f} s"
+                    "it names no holder (its write failed)"
+                    if holder.empty
+                    else "its process is gone"
+                    if holder.dead
+                    else f"no heartbeat for {holder.age:.0f} s"
                 )
                 log.warning(
                     "%s: taking over a stale lock of %s (%s)", self.what, holder.describe(), why
@@ -151,20 +165,39 @@ class JobLock:
             self.path.unlink(missing_ok=True)
 
     def _create(self) -> bool:
-        try:
-            fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-        except FileExistsError:
-            return False
+        """Put a whole lock file at ``path`` unless one is there; a failed write (a full
+        disk) raises and leaves no lock file behind."""
         info = {
             "host": socket.gethostname(),
             "pid": os.getpid(),
             "started": datetime.now().astimezone().isoformat(timespec="seconds"),
             "token": self.token,
         }
-        with os.fdopen(fd, "w") as f:
-            f.write(json.dumps(info) + "\n")
-            f.flush()
-            os.fsync(f.fileno())
+        text = json.dumps(info) + "\n"
+        tmp = self.path.with_name(f"{self.path.name}.new-{self.token}")
+        try:
+            _write_synced(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644), text)
+            os.link(tmp, self.path)
+        except FileExistsError:
+            return False
+        except OSError as err:
+            if err.errno not in NO_HARD_LINKS:
+                raise
+            return self._create_in_place(text)  # no hard links here (FAT, some FUSE mounts)
+        finally:
+            tmp.unlink(missing_ok=True)
+        return True
+
+    def _create_in_place(self, text: str) -> bool:
+        try:
+            fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            return False
+        try:
+            _write_synced(fd, text)
+        except OSError:
+            self.path.unlink(missing_ok=True)
+            raise
         return True
 
     def _set_aside(self, stale: Holder) -> bool:
@@ -200,3 +233,10 @@ class JobLock:
                 return
             with contextlib.suppress(OSError):
                 os.utime(self.path)
+
+
+def _write_synced(fd: int, text: str) -> None:
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())

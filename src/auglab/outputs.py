@@ -12,6 +12,9 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
+from auglab.ddp import rank
+from auglab.plan import other_config
+
 RESOLVED_CONFIG_FILE = "config.yaml"
 
 
@@ -60,9 +63,6 @@ class WritableOutputs(Callback):
 def check_one_config(run_dir: Path, config: DictConfig) -> None:
     """Exit with one line, before Hydra writes into it, when ``run_dir`` holds a run of
     another config: its record or checkpoints are never reported or resumed as this one's."""
-    from auglab.plan import other_config
-    from auglab.runtime import rank
-
     if rank() != 0 or not run_dir.is_dir():
         return  # DDP's other processes re-enter the dir their rank 0 checked
     what = other_config(run_dir, config)

@@ -164,15 +164,56 @@ class SweepPlan:
 
 @dataclass(frozen=True)
 class Planned:
-    """A combination the sweeper composed: its overrides and fingerprint (or error)."""
+    """A combination the sweeper composed: its overrides and fingerprint (or error), and
+    its augmentation preset when that has nothing to scale (``aug=off``: see ``composed``)."""
 
     overrides: tuple[str, ...]
     fingerprint: str | None
     error: str | None = None
+    unscaled: str | None = None
 
     @property
     def key(self) -> str:
         return PlanEntry(0, self.overrides, self.fingerprint).key
+
+
+def unscaled_preset(cfg: DictConfig | Mapping[str, Any]) -> str | None:
+    """``aug=<name>`` when the config's augmentation has nothing ``aug.strength`` scales."""
+    aug = cfg.get("aug")
+    if aug is None or aug.get("transforms") or "strength" not in aug:
+        return None
+    return f"aug={aug.get('name') or 'off'}"
+
+
+def same_jobs(combos: Sequence[Planned]) -> str | None:
+    """One line when some combinations are the same job (one fingerprint), naming the
+    keys whose values make no difference there; None when every combination is its own."""
+    groups: dict[str, list[Planned]] = {}
+    for combo in combos:
+        groups.setdefault(combo.key, []).append(combo)
+    alike = [group for group in groups.values() if len(group) > 1]
+    if not alike:
+        return None
+    keys = sorted({key for group in alike for key in _varying(group)})
+    head = f"{len(combos)} combinations are {len(groups)} jobs"
+    presets = sorted({c.unscaled for group in alike for c in group if c.unscaled})
+    if keys == ["aug.strength"] and presets:
+        return f"{head}: {', '.join(presets)} trains the same at every aug.strength"
+    if not keys:
+        return f"{head}: some combinations are listed twice"
+    return f"{head}: combinations that differ only in {', '.join(keys)} are the same config"
+
+
+def _varying(group: Sequence[Planned]) -> set[str]:
+    """The override keys whose values differ among ``group``'s combinations."""
+    values: dict[str, set[str]] = {}
+    for combo in group:
+        for override in combo.overrides:
+            key, _, value = override.partition("=")
+            values.setdefault(key.lstrip("+~"), set()).add(value)
+    sets = [{o.partition("=")[0].lstrip("+~") for o in c.overrides} for c in group]
+    missing = set.union(*sets) - set.intersection(*sets)
+    return {key for key, seen in values.items() if len(seen) > 1} | missing
 
 
 def read_plan(sweep_dir: Path) -> SweepPlan | None:

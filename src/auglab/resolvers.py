@@ -5,8 +5,14 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from typing import Any
 
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from omegaconf import OmegaConf
+
+from auglab.errors import ConfigError
+from auglab.machine import default_parallel_jobs
 
 
 def repo_root() -> Path:
@@ -30,8 +36,6 @@ def run_name() -> str:
 
 def sweep_group() -> str | None:
     """W&B group: the sweep directory's name in a multirun, none for a single run."""
-    from hydra.types import RunMode
-
     hc = _hydra_config()
     if hc is None or hc.mode != RunMode.MULTIRUN:
         return None
@@ -61,24 +65,12 @@ def wandb_run_id() -> str | None:
     return run_id
 
 
-def default_parallel_jobs() -> int:
-    """Default width of a parallel sweep: one job per core on a CPU machine (each then trains
-    on one thread); one at a time where a GPU is (jobs would share it, not split it)."""
-    from auglab.runtime import available_cores, gpu_visible
-
-    return 1 if gpu_visible() else available_cores()
-
-
 def required(key: str, example: str) -> None:
     """A value an experiment cannot run without (``???`` is lost when merged over a default)."""
-    from auglab.errors import ConfigError
-
     raise ConfigError(f"{key} is required by this experiment: add {key}={example}")
 
 
-def _hydra_config():
-    from hydra.core.hydra_config import HydraConfig
-
+def _hydra_config() -> Any:
     return HydraConfig.get() if HydraConfig.initialized() else None
 
 

@@ -30,11 +30,11 @@ from omegaconf import DictConfig, OmegaConf
 from auglab.callbacks import StopCheck
 from auglab.data.dataset import ArrayDataset
 from auglab.errors import ConfigError, one_line
+from auglab.process import Interrupted
 from auglab.record import OtherTest, ShiftResults
 from auglab.resolvers import repo_root
 from auglab.shift.shifted_sets import ShiftedSets, SuiteSpec, overall_source
 from auglab.stats import complete_mean
-from auglab.stopping import Interrupted
 
 if TYPE_CHECKING:
     from auglab.data import ImageDataModule

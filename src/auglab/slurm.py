@@ -4,9 +4,9 @@
 Who owns requeueing: submitit. It sends each job ``--signal=USR2@signal_delay_s``; on
 that signal its handler asks the job's ``checkpoint()`` for a resubmission and runs
 ``scontrol requeue`` (a preemption always, a timeout up to ``max_num_timeout`` times).
-Lightning's own SLURM requeueing is switched off (``auglab.runtime.cluster_plugins``).
+Lightning's own SLURM requeueing is switched off (``cluster_plugins``).
 auglab defers submitit's handler until the job has stopped between batches and written
-its record (``auglab.stopping.JobStop``), so the kill never lands in a checkpoint write
+its record (``auglab.process.JobStop``), so the kill never lands in a checkpoint write
 and the requeued job always finds a finished epoch to resume from.
 """
 
@@ -52,6 +52,20 @@ def scheduler_end(job: Any, wait_s: float = 60.0) -> str | None:
         time.sleep(1.0)
     state = job.watcher.get_state(job.job_id, mode="cache")
     return state if state.split(" ")[0] in ENDED else None
+
+
+def cluster_plugins() -> list[Any]:
+    """Lightning's SLURM environment, without its own requeueing, inside a SLURM job.
+
+    Left to itself, Lightning finds SLURM and installs a SIGUSR1 handler that saves an
+    ``hpc_ckpt`` and calls ``scontrol requeue``, beside submitit's SIGUSR2 handler: two
+    owners of one decision. submitit owns it here (it counts timeouts against
+    ``max_num_timeout`` and requeues preemptions); Lightning keeps reading ranks and the
+    master address from SLURM's variables, which DDP across tasks needs. Lightning is
+    imported here, by the train task only: a sweep's parent process reads the rest."""
+    from lightning.pytorch.plugins.environments import SLURMEnvironment
+
+    return [SLURMEnvironment(auto_requeue=False)] if SLURMEnvironment.detect() else []
 
 
 def link_logs(output_dir: Path) -> None:

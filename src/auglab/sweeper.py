@@ -13,11 +13,14 @@ last one. Then:
   instead of stopping the sweep before any job runs;
 - a launcher that loses a worker (killed, out of memory) costs that job only: it is
   recorded ``failed`` and the jobs the launcher never started are launched again;
-- Ctrl-C or SIGTERM stops every job at its next batch (``auglab.stopping``).
+- Ctrl-C or SIGTERM stops every job at its next batch (``auglab.process``);
+- a full or unwritable disk ends the sweep with one line naming the cause and the fix.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import itertools
 import logging
 import re
@@ -34,17 +37,22 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 
 from auglab.errors import one_line
 from auglab.lock import job_holder
-from auglab.plan import SUBDIR_OVERRIDE, PlanEntry, Planned, dir_fingerprint, extend_plan
+from auglab.machine import joblib_width
+from auglab.plan import (
+    SUBDIR_OVERRIDE,
+    PlanEntry,
+    Planned,
+    dir_fingerprint,
+    extend_plan,
+    same_jobs,
+    unscaled_preset,
+)
 from auglab.plan import fingerprint as config_fingerprint
+from auglab.process import STOP_ENV, SweepStop, disk_problem, exit_disk_full
 from auglab.record import JobRecord, read_record, write_record
-from auglab.runtime import joblib_width
 from auglab.slurm import SchedulerEnded
-from auglab.stopping import STOP_ENV, SweepStop
 
 log = logging.getLogger(__name__)
-
-#: The sweep's stop request, read by the end-of-sweep callback in this process.
-last_stop: SweepStop | None = None
 
 
 class FaultTolerantSweeper(Sweeper):
@@ -67,7 +75,17 @@ class FaultTolerantSweeper(Sweeper):
         )
 
     def sweep(self, arguments: list[str]) -> Any:
-        global last_stop
+        """Every job of the plan that needs to run; a full or unwritable disk (here, or in
+        a job, which stops the sweep) ends the sweep with one line, never a traceback."""
+        try:
+            return self._sweep(arguments)
+        except OSError as err:
+            problem = disk_problem(err)
+            if problem is None:
+                raise
+            exit_disk_full(problem)
+
+    def _sweep(self, arguments: list[str]) -> Any:
         assert self.config is not None and self.launcher is not None
         combos = self.combinations(arguments)
         sweep_dir = Path(self.config.hydra.sweep.dir)
@@ -81,10 +99,14 @@ class FaultTolerantSweeper(Sweeper):
             self.validate_batch_is_legal(combos)
             return [self.launcher.launch(combos, initial_job_idx=0)]
 
-        plan = extend_plan(sweep_dir, [self._compose(c) for c in combos])
+        planned = [self._compose(c) for c in combos]
+        plan = extend_plan(sweep_dir, planned)
         todo = [entry for entry in plan.entries() if self._needs_run(sweep_dir, entry)]
+        alike = same_jobs(planned)
+        if alike is not None:
+            log.info("%s", alike)
         _say_plan(plan.entries(), todo)
-        stop = last_stop = SweepStop(sweep_dir)
+        stop = SweepStop(sweep_dir)
         size = self.max_batch_size or len(todo) or 1
         returns = []
         with stop.installed():
@@ -92,6 +114,9 @@ class FaultTolerantSweeper(Sweeper):
                 if stop.requested:
                     break
                 returns.append(self._launch(sweep_dir, todo[start : start + size], stop))
+            problem = stop.disk_full
+        if problem is not None:
+            exit_disk_full(problem)
         return returns
 
     def combinations(self, arguments: list[str]) -> list[list[str]]:
@@ -124,7 +149,7 @@ class FaultTolerantSweeper(Sweeper):
             return Planned(tuple(overrides), None, one_line(err))
         with open_dict(cfg):
             del cfg["hydra"]
-        return Planned(tuple(overrides), config_fingerprint(cfg))
+        return Planned(tuple(overrides), config_fingerprint(cfg), unscaled=unscaled_preset(cfg))
 
     def _needs_run(self, sweep_dir: Path, entry: PlanEntry) -> bool:
         num, job_dir = entry.job_num, sweep_dir / str(entry.job_num)
@@ -184,19 +209,18 @@ class FaultTolerantSweeper(Sweeper):
             return []
         for entry, result in zip(batch, results, strict=False):
             reason = "its process ended without a record"
-            if isinstance(result._return_value, SchedulerEnded):
-                self._ended_by_scheduler(sweep_dir, entry, str(result._return_value))
+            error = job_error(result)
+            if isinstance(error, SchedulerEnded):
+                self._ended_by_scheduler(sweep_dir, entry, str(error))
                 continue
-            if result.status == JobStatus.FAILED:
-                # The dataclass field behind JobReturn.return_value, whose public getter
-                # re-raises the error and prints to stderr: we only want its one line.
-                reason = f"its process died ({one_line(result._return_value)})"
+            if error is not None:
+                reason = f"its process died ({one_line(error)})"
             self._settle(sweep_dir, entry, reason, stop)
         return results
 
     def _width(self, jobs: int) -> list[str]:
         """Joblib runs at most as many jobs at once as there are: each job's share of the
-        cores (``auglab.runtime.set_threads``) is then read from ``hydra.launcher.n_jobs``."""
+        cores (``auglab.machine.set_threads``) is then read from ``hydra.launcher.n_jobs``."""
         settings = getattr(self.launcher, "joblib", None)
         if not isinstance(settings, dict):
             return []
@@ -242,6 +266,19 @@ class FaultTolerantSweeper(Sweeper):
         record.status, record.stage, record.error = "failed", stage, error
         write_record(record, job_dir)
         log.error("job %d: failed at %s: %s", entry.job_num, stage, error)
+
+
+def job_error(result: JobReturn) -> BaseException | None:
+    """A failed job's error, None for any other. Hydra's public getter re-raises it after
+    writing a line to stderr; the line is kept out of the console (the sweep says its own)."""
+    if result.status != JobStatus.FAILED:
+        return None
+    with contextlib.redirect_stderr(io.StringIO()):
+        try:
+            result.return_value  # noqa: B018 - the getter raises the job's error
+        except BaseException as err:  # noqa: BLE001 - the error is the job's, not ours
+            return err
+    return None
 
 
 def _stage(record: JobRecord | None) -> str:

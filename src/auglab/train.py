@@ -1,42 +1,35 @@
 """The entry: ``python train.py [overrides]``, ``python -m auglab.train`` or ``auglab-train``.
 
-The Hydra task hands the config to ``auglab.lifecycle.run``, which wraps the train task
-(``auglab.job.train``: build, fit, test) in what surrounds a job: lock, record, W&B run,
-stop requests. Every job leaves one record (``auglab.record``). Only this light half is
-imported up front: Lightning and torch load when a job trains, so a sweep's parent
-process and a skipped job start in a fraction of a second.
+The Hydra task hands the config to ``auglab.guard.run``, which wraps the train task
+(``auglab.job.train``: build, fit, test) in the job dir's guard: lock, one config, record.
+Every job leaves one record (``auglab.record``); ``auglab.process`` decides how the
+process stops and ends. Only this light half is imported up front: Lightning and torch
+load when a job trains, so a sweep's parent process and a skipped job start in a
+fraction of a second.
 """
 
 from __future__ import annotations
 
-import logging
-import warnings
-
 import hydra
 from omegaconf import DictConfig
 
-from auglab import lifecycle
+from auglab import guard
+from auglab.process import Ending
+from auglab.process import cli as run_and_end
 from auglab.resolvers import repo_root
 
-# conf/hydra/launcher/joblib.yaml sets auglab's defaults over the plugin's schema of the
-# same name on purpose (the schema still validates it); Hydra warns about that on every run.
-warnings.filterwarnings(
-    "ignore", message=r"(?s).*is validated against ConfigStore schema with the same name"
-)
-# Lightning advertises a cloud logger at every Trainer start.
-logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(
-    lambda record: not str(record.msg).startswith("💡 Tip")
-)
+#: How this process ends, handed explicitly to the job (read by ``cli`` alone).
+_ending = Ending()
 
 
 @hydra.main(version_base="1.3", config_path=str(repo_root() / "conf"), config_name="train")
 def main(cfg: DictConfig) -> float:
     """Returns ``optimized_metric`` (validation by default) for sweepers; NaN for a failed job."""
-    return lifecycle.run(cfg, entry=__file__)
+    return guard.run(cfg, entry=__file__, ending=_ending)
 
 
 def cli() -> None:
-    lifecycle.cli(main)
+    run_and_end(main, _ending)
 
 
 if __name__ == "__main__":

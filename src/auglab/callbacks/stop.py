@@ -1,4 +1,4 @@
-"""Stop a job between batches when its sweep is stopped (``auglab.stopping``)."""
+"""Stop a job between batches when its sweep is stopped (``auglab.process``)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 import lightning as L
 
-from auglab.stopping import Interrupted
+from auglab.process import Interrupted
 
 
 class StopCheck(L.Callback):

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import textwrap
 
-from auglab.stopping import STOP_ENV, JobStop, SweepStop, exit_status
+from auglab.process import STOP_ENV, JobStop, SweepStop, exit_status, stopped_by
 
 
 def test_the_first_signal_asks_and_a_second_stops_the_process_at_once(tmp_path):
@@ -17,7 +17,7 @@ def test_the_first_signal_asks_and_a_second_stops_the_process_at_once(tmp_path):
         f"""
         import sys, time
         from pathlib import Path
-        from auglab.stopping import SweepStop
+        from auglab.process import SweepStop
         stop = SweepStop(Path({str(tmp_path)!r}))
         with stop.installed():
             print("ready", flush=True)
@@ -66,7 +66,7 @@ def test_a_job_stop_pickles_to_its_stop_file_alone(tmp_path, monkeypatch):
 
 def test_submitits_requeue_signal_stops_the_job_first_and_requeues_after(monkeypatch):
     """Under submitit the preemption signal only asks the job to stop; submitit's handler
-    (requeue and exit) runs when auglab.lifecycle calls it, after the record is written."""
+    (requeue and exit) runs when auglab.guard calls it, after the record is written."""
     import os
 
     monkeypatch.setenv("SUBMITIT_EXECUTOR", "slurm")
@@ -92,3 +92,31 @@ def test_outside_submitit_the_requeue_signal_is_left_alone(monkeypatch):
     before = signal.getsignal(signal.SIGUSR2)
     with JobStop(None).requeue_deferred():
         assert signal.getsignal(signal.SIGUSR2) is before
+
+
+def test_the_sweeps_end_reads_how_its_own_sweep_stopped_from_the_stop_file(tmp_path):
+    """No module global: the stop file this process left says which signal stopped it."""
+    stop = SweepStop(tmp_path)
+    with stop.installed():
+        stop._signals._handle(signal.SIGTERM, None)  # the first SIGTERM
+        stop._signals.restore()
+    (tmp_path / ".stop-othernode-1-abcd").write_text("SIGINT")  # another sweep's
+    assert stopped_by(tmp_path) == signal.SIGTERM
+    assert not stop.path.exists() and (tmp_path / ".stop-othernode-1-abcd").exists()
+    assert stopped_by(tmp_path) is None
+    with SweepStop(tmp_path).installed():
+        pass  # not stopped: no file left behind
+    assert stopped_by(tmp_path) is None
+
+
+def test_a_job_that_finds_the_disk_full_stops_its_whole_sweep(tmp_path, monkeypatch):
+    sweep = SweepStop(tmp_path)
+    monkeypatch.setenv(STOP_ENV, sweep.token)
+    job, other = JobStop(tmp_path), JobStop(tmp_path)
+    with sweep.installed():
+        assert not sweep.requested and sweep.disk_full is None
+        job.stop_sweep_for_disk("no space left on device (/s/1/last.ckpt)")
+        assert sweep.requested
+        assert sweep.disk_full == "no space left on device (/s/1/last.ckpt)"
+        assert other.reason() == "the sweep was stopped"  # the next batch of every job
+    assert not sweep.path.exists()  # the sweeper says the line; no file is left

@@ -1,5 +1,4 @@
-"""What surrounds one job, in one place: its directory's config, lock, record, W&B run,
-stop requests, DDP re-entry and the quick exit.
+"""The job dir's guard: one writer, one config, one record, around the train task.
 
 ``run`` wraps the train task (``auglab.job.train``) for ``train.py``:
 
@@ -9,8 +8,9 @@ stop requests, DDP re-entry and the quick exit.
 4. train, then finish the W&B run, then make the record from the task's ``Outcome``:
    ``finished``, or ``failed``/``diverged``/``interrupted`` with the stage and one line.
 
-The entry script's path is an argument (``entry``): Lightning's DDP launcher re-runs it
-in each child process, and a sweep's job must re-run itself, not the whole sweep.
+A full or unwritable disk stops the job (and its sweep) with one line; a ``running``
+record the job cannot overwrite is removed, so no record claims a job nobody runs. How
+the process stops and exits is ``auglab.process``'s; DDP's re-entry is ``auglab.ddp``'s.
 """
 
 from __future__ import annotations
@@ -22,76 +22,88 @@ import os
 import shlex
 import signal
 import sys
-from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, replace
+from collections.abc import Iterator
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
-from omegaconf import DictConfig, read_write
+from omegaconf import DictConfig
 from omegaconf.errors import OmegaConfBaseException
 
+from auglab import ddp
 from auglab.errors import Diverged, one_line
 from auglab.lock import LOCK_FILE, JobLock
 from auglab.outputs import discard_job_dir, other_config_line
-from auglab.plan import (
-    COMPOSED_FILE,
-    fingerprint,
-    job_number,
-    other_config,
-    write_composed,
+from auglab.plan import COMPOSED_FILE, fingerprint, job_number, other_config, write_composed
+from auglab.process import (
+    Ending,
+    Interrupted,
+    JobStop,
+    disk_problem,
+    exit_disk_full,
+    exit_error,
+    exit_run_interrupted,
+    exit_status,
 )
-from auglab.record import JobRecord, read_record, write_record
+from auglab.record import RECORD_FILE, JobRecord, read_record, write_record
 from auglab.resolvers import WANDB_ID_FILE
-from auglab.runtime import rank
 from auglab.slurm import link_logs, under_submitit
-from auglab.stopping import Interrupted, JobStop, exit_status
+from auglab.wandb_runs import finish_wandb
 
 if TYPE_CHECKING:
     from auglab.checkpoints import ResumePoint
+    from auglab.job import Outcome
 
 log = logging.getLogger("auglab.train")
 
-#: Set in the parent process by Lightning's DDP launcher; left behind, the next
-#: DDP job believes its processes were started externally and waits forever.
-DDP_ENV = ("MASTER_ADDR", "MASTER_PORT", "NODE_RANK", "LOCAL_RANK", "WORLD_SIZE", "GLOBAL_RANK")
 
-
-def run(cfg: DictConfig, entry: str) -> float:
+def run(cfg: DictConfig, entry: str, ending: Ending) -> float:
     """Run the train task as this Hydra job; returns ``optimized_metric`` (NaN if not
-    finished) for sweepers. A single run's user error exits with one line."""
+    finished) for sweepers. A single run's user error exits with one line.
+
+    The entry script's path (``entry``) is what DDP's child processes re-run
+    (``auglab.ddp``); ``ending`` learns whether other ranks must outlive this one."""
     hc = HydraConfig.get()
     multirun = hc.mode == RunMode.MULTIRUN
     num = job_number(hc) if multirun else None
-    job = _Job(cfg, entry, Path(hc.runtime.output_dir), multirun, num)
-    with job.stop.requeue_deferred():
-        return _run(job, multirun)
+    guard = JobGuard(cfg, entry, Path(hc.runtime.output_dir), multirun, num)
+    with guard.stop.requeue_deferred():
+        try:
+            return _run(guard, ending)
+        except OSError as err:  # the lock or the first record could not be written
+            problem = disk_problem(err)
+            if problem is None:
+                raise
+            return guard.disk_full(problem)
 
 
-def _run(job: _Job, multirun: bool) -> float:
-    if rank() != 0:  # DDP's other processes re-run this job: they only train
-        return job.train_only()
-    lock = JobLock(job.output_dir / LOCK_FILE, job.name)
+def _run(guard: JobGuard, ending: Ending) -> float:
+    if ddp.rank() != 0:  # DDP's other processes re-run this job: they only train
+        return guard.train_only()
+    lock = JobLock(guard.output_dir / LOCK_FILE, guard.name)
     holder = lock.acquire()
     if holder is not None:
-        where = f"{job.output_dir} is being trained by {holder.describe()}"
-        if multirun:
-            log.warning("%s: %s: left to it", job.name, where)
+        where = f"{guard.output_dir} is being trained by {holder.describe()}"
+        if guard.multirun:
+            log.warning("%s: %s: left to it", guard.name, where)
             return math.nan
-        raise SystemExit(f"auglab: error: {where}: wait for it, or pick another hydra.run.dir")
+        exit_error(f"{where}: wait for it, or pick another hydra.run.dir")
     if under_submitit():
-        link_logs(job.output_dir)
+        link_logs(guard.output_dir)
     try:
-        value = job.run(lock)
-        if job.record.status == "interrupted" and under_submitit():
-            job.leave_to_slurm()
+        value = guard.run(lock, ending)
+        if guard.record.status == "interrupted" and under_submitit():
+            guard.leave_to_slurm()
         return value
     finally:
         lock.release()
 
 
-class _Job:
+class JobGuard:
+    """One attempt at one job dir: what it was, and the record it leaves."""
+
     def __init__(
         self, cfg: DictConfig, entry: str, output_dir: Path, multirun: bool, num: int | None
     ) -> None:
@@ -106,8 +118,34 @@ class _Job:
 
     # ---- the writer (rank 0) ---------------------------------------------------------------
 
-    def run(self, lock: JobLock) -> float:
+    def run(self, lock: JobLock, ending: Ending) -> float:
         self.stop.lost = lock.lost
+        skipped = self._begin()
+        if skipped is not None:
+            return skipped
+        # Deferred: the train task loads torch, Lightning and the data code (~3 s, measured
+        # with `python -X importtime -c "import auglab.job"`); a skipped job never needs it.
+        from auglab.job import TaskHooks, train
+
+        hooks = TaskHooks(self.name, self.output_dir, self._stage, self._fit_from, self.stop.reason)
+        failure: BaseException | None = None
+        with self.stop.installed(), self._one_job():
+            try:
+                outcome = train(self.cfg, hooks)
+            except BaseException as err:
+                if not isinstance(err, Exception) and self.stop.reason() is None:
+                    raise  # not ours to record: a genuine exit
+                failure = err
+        # The W&B run is finished (complete on disk) before the record says so.
+        if not self.multirun and hooks.world_size > 1:
+            ending.other_ranks = True
+        if failure is not None:
+            return self._failed(failure, lock)
+        return self._finished(outcome)
+
+    def _begin(self) -> float | None:
+        """Whether this attempt trains (None), or its result without training: another
+        config's dir, a finished job, a stopping sweep."""
         self.previous = previous = read_record(self.output_dir)
         what = other_config(self.output_dir, self.cfg)
         if what is not None:
@@ -133,21 +171,9 @@ class _Job:
         )
         if self.multirun:  # a job killed from here on is known to have started
             self._save()
-        from auglab.job import JobContext, train
+        return None
 
-        ctx = JobContext(self.name, self.output_dir, self._stage, self._fit_from, self.stop.reason)
-        failure: BaseException | None = None
-        with self.stop.installed(), self._isolated():
-            try:
-                outcome = train(self.cfg, ctx)
-            except BaseException as err:
-                if not isinstance(err, Exception) and self.stop.reason() is None:
-                    raise  # not ours to record: a genuine exit
-                failure = err
-        # The W&B run is finished (complete on disk) before the record says so.
-        _quick_exit.allowed = self.multirun or ctx.world_size == 1
-        if failure is not None:
-            return self._failed(failure, lock)
+    def _finished(self, outcome: Outcome) -> float:
         self._save(status="finished", stage=None, error=None, **asdict(outcome))
         best = outcome.val_acc_best
         log.info(
@@ -172,7 +198,7 @@ class _Job:
         resumed = (
             None
             if start is None
-            else f"epoch {start.epoch + 1} ({_rel(start.path, self.output_dir)})"
+            else f"epoch {start.epoch + 1} ({_relative(start.path, self.output_dir)})"
         )
         self._save(stage="fit", threads=threads, resumed_from=resumed)
         return start
@@ -184,12 +210,15 @@ class _Job:
             line = f"{self.output_dir} holds a job of another config ({what})"
             log.error("%s: %s: left untouched", self.name, line)
             return math.nan
-        raise SystemExit(f"auglab: error: {other_config_line(self.output_dir, what)}")
+        exit_error(other_config_line(self.output_dir, what))
 
     def _failed(self, err: BaseException, lock: JobLock) -> float:
         """Record the end; a sweep goes on to its next job, a single run exits with one line."""
         if os.environ.get("HYDRA_FULL_ERROR") == "1":
             log.error("Full traceback (HYDRA_FULL_ERROR=1)", exc_info=err)
+        problem = disk_problem(err)
+        if problem is not None:
+            return self.disk_full(problem)
         stopped = self.stop.reason()
         if stopped is not None or isinstance(err, Interrupted):
             return self._interrupted(stopped or str(err))
@@ -210,22 +239,39 @@ class _Job:
             discard_job_dir(self.output_dir, HydraConfig.get().job.name, log_dir)
         else:
             self._save()
-        raise SystemExit(f"auglab: error: {self.record.error}")
+        exit_error(str(self.record.error))
+
+    def disk_full(self, problem: str) -> float:
+        """The disk is full or the dir unwritable: the job stops, its sweep too, and its
+        record says so if it can be written; else a ``running`` record it left is removed
+        (a rerun, once there is room, trains the job again from its last checkpoint)."""
+        self.stop.stop_sweep_for_disk(problem)
+        with contextlib.suppress(OSError):
+            if self.record.status == "running" and self.record.stage is not None:
+                self._save(status="failed", error=f"stopped: {problem}; a rerun resumes it")
+        on_disk = read_record(self.output_dir)
+        if on_disk is not None and on_disk.status == "running":
+            (self.output_dir / RECORD_FILE).unlink(missing_ok=True)
+        if self.multirun:
+            log.error("%s: stopped: %s", self.name, problem)
+            return math.nan
+        exit_disk_full(problem, f"run: {self._command()} (it resumes)")
 
     def _interrupted(self, reason: str) -> float:
-        from auglab.job import peek_start
+        from auglab.checkpoints import read_checkpoints  # torch: loaded by the task already
 
-        start = peek_start(self.output_dir)
+        start = read_checkpoints(self.output_dir / "checkpoints").start
         resumes = "from scratch" if start is None else f"from epoch {start.epoch + 1}"
         self._save(status="interrupted", error=f"stopped ({reason}); a rerun resumes {resumes}")
         log.warning("%s: %s", self.name, self.record.error)
         if self.multirun:
             return math.nan
-        again = shlex.join(
-            [Path(sys.executable).name, *sys.argv, f"hydra.run.dir={self.output_dir}"]
-        )
-        print(f"auglab: interrupted; to continue, run: {again}", file=sys.stderr, flush=True)
-        raise SystemExit(exit_status(self.stop.signum or 2))
+        exit_run_interrupted(self.stop.signum, self._command())
+
+    def _command(self) -> str:
+        """This run's command line, with its dir pinned so that it continues this run."""
+        argv = [Path(sys.executable).name, *sys.argv, f"hydra.run.dir={self.output_dir}"]
+        return shlex.join(argv)
 
     def leave_to_slurm(self) -> None:
         """A SLURM job stopped by a signal ends without a result for submitit, so that its
@@ -254,92 +300,40 @@ class _Job:
     # ---- DDP's other ranks -----------------------------------------------------------------
 
     def train_only(self) -> float:
-        from auglab.job import JobContext, peek_start, train
+        from auglab.checkpoints import read_checkpoints  # see `run`: the task's torch
+        from auglab.job import TaskHooks, train  # see `run`: deferred, ~3 s
 
-        ctx = JobContext(
+        hooks = TaskHooks(
             self.name,
             self.output_dir,
             lambda stage: None,
-            lambda threads: peek_start(self.output_dir),
+            lambda threads: read_checkpoints(self.output_dir / "checkpoints").start,
             self.stop.reason,
         )
-        with self.stop.installed(), self._isolated():
-            train(self.cfg, ctx)
+        with self.stop.installed(), self._one_job():
+            train(self.cfg, hooks)
         return math.nan
 
-    # ---- one job in a process that may run others after it ----------------------------------
-
     @contextlib.contextmanager
-    def _isolated(self) -> Iterator[None]:
-        """W&B runs, DDP process groups and the environment variables Lightning's DDP
-        launcher sets would otherwise leak from one job into the next in the same process
-        (Hydra's basic launcher runs every job of a sweep in one process)."""
-        saved_env = {key: os.environ.get(key) for key in DDP_ENV}
+    def _one_job(self) -> Iterator[None]:
+        """One job in a process that may run others after it: its W&B run ends with it
+        (``auglab.wandb_runs``), and so do its DDP process group and environment."""
         try:
-            with self._ddp_children_rerun_this_job():
+            with ddp.one_job(HydraConfig.get(), self.entry, self.multirun):
                 yield
         finally:
             finish_wandb()
-            torch = sys.modules.get("torch")
-            distributed = getattr(torch, "distributed", None)
-            if (
-                distributed is not None
-                and distributed.is_available()
-                and distributed.is_initialized()
-            ):
-                distributed.destroy_process_group()
-            for key, value in saved_env.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
-
-    @contextlib.contextmanager
-    def _ddp_children_rerun_this_job(self) -> Iterator[None]:
-        """Lightning re-runs ``__main__`` with ``sys.argv`` plus ``hydra.run.dir=<run dir>``
-        in every child process; in a multirun that would start the sweep again in each
-        child, and in a joblib or submitit worker ``__main__`` is the worker's own module.
-        The children run the entry script with this job's overrides instead."""
-        if not self.multirun:
-            yield
-            return
-        import __main__
-
-        hc = HydraConfig.get()
-        argv, spec = sys.argv, getattr(__main__, "__spec__", None)
-        sys.argv = [self.entry, *hc.overrides.task]
-        __main__.__spec__ = None  # Lightning: "python <sys.argv[0]>", not "python -m <spec>"
-        with read_write(hc.run):
-            previous, hc.run.dir = hc.run.dir, hc.runtime.output_dir
-        try:
-            yield
-        finally:
-            sys.argv, __main__.__spec__ = argv, spec
-            with read_write(hc.run):
-                hc.run.dir = previous
-
-
-def finish_wandb(teardown: bool = False) -> None:
-    """The one place W&B runs end: after each job, and (``teardown``) before the quick exit,
-    waiting for the W&B service to write the offline run files."""
-    wandb = sys.modules.get("wandb")
-    if wandb is None:
-        return
-    if wandb.run is not None:
-        wandb.run.finish()
-    if teardown:
-        wandb.teardown()
 
 
 def _starting_point(output_dir: Path, name: str, previous: JobRecord | None) -> ResumePoint | None:
     """Where this attempt starts, said in one log line: a checkpoint, or scratch."""
-    from auglab.checkpoints import read_checkpoints
+    from auglab.checkpoints import read_checkpoints  # see `JobGuard.run`: the task's torch
 
     found = read_checkpoints(output_dir / "checkpoints")
     found.set_aside_damaged()
     damaged = "; ".join(f"{p.name} is damaged (truncated or unreadable)" for p in found.damaged)
     if found.start is not None:
-        where = _rel(found.start.path, output_dir)
+        where = _relative(found.start.path, output_dir)
         log.info(
             "%s: %sresuming from epoch %d (%s)",
             name,
@@ -356,52 +350,7 @@ def _starting_point(output_dir: Path, name: str, previous: JobRecord | None) -> 
     return found.start
 
 
-def _rel(path: Path, root: Path) -> str:
-    from auglab.job import relative
-
-    return relative(str(path), root) or str(path)
-
-
-# ---- the quick exit ---------------------------------------------------------------------------
-
-
-@dataclass
-class _QuickExit:
-    """Whether the process may end without Python's own teardown (see ``cli``)."""
-
-    allowed: bool = True
-
-
-_quick_exit = _QuickExit()
-
-
-def cli(main: Callable[[], Any]) -> None:
-    """Run a Hydra main, then end the process at once.
-
-    With torch and Lightning loaded, Python's own teardown takes about 1.3 s
-    (``bench/startup.py``). Once the task has returned (or exited with a status), its
-    files are written: the W&B service finishes writing, every log is flushed, and the
-    process ends. Two cases end the usual way: a multi-process DDP run, so its other
-    processes are never cut short, and a sweep whose joblib workers are still alive,
-    which Python's exit shuts down cleanly (they hold the output streams).
-    """
-    try:
-        main()
-        status: int | str | None = 0
-    except SystemExit as stop:
-        status = stop.code
-    if not _quick_exit.allowed or _joblib_workers_alive():
-        sys.exit(status)
-    finish_wandb(teardown=True)
-    if isinstance(status, str):  # what sys.exit("message") prints
-        print(status, file=sys.stderr)
-        status = 1
-    logging.shutdown()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(status or 0)
-
-
-def _joblib_workers_alive() -> bool:
-    executors = sys.modules.get("joblib.externals.loky.reusable_executor")
-    return getattr(executors, "_executor", None) is not None
+def _relative(path: Path, root: Path) -> str:
+    with contextlib.suppress(ValueError):
+        return str(Path(path).resolve().relative_to(root.resolve()))
+    return str(path)

@@ -1,4 +1,5 @@
-"""Process-wide settings: malloc tuning and the GPU probe that imports nothing heavy."""
+"""This machine as a job sees it: its cores (SLURM's allotment counts), the GPU probe that
+imports nothing heavy; and the process-wide malloc tuning (``auglab.speedups``)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from auglab import runtime
-from auglab.runtime import gpu_visible, keep_freed_memory
+from auglab import machine, slurm
+from auglab.machine import gpu_visible
+from auglab.speedups import keep_freed_memory
 
 
 def test_glibc_accepts_the_malloc_thresholds():
@@ -23,7 +25,7 @@ def test_glibc_accepts_the_malloc_thresholds():
 
 def test_the_gpu_probe_does_not_import_torch():
     code = (
-        "import sys; from auglab.runtime import gpu_visible; "
+        "import sys; from auglab.machine import gpu_visible; "
         "print(gpu_visible(), 'torch' in sys.modules)"
     )
     env = {**os.environ, "CUDA_VISIBLE_DEVICES": ""}
@@ -34,7 +36,7 @@ def test_the_gpu_probe_does_not_import_torch():
 
 
 class FakeDev:
-    """Stands in for ``pathlib.Path`` in auglab.runtime: a /dev holding ``nodes``."""
+    """Stands in for ``pathlib.Path`` in auglab.machine: a /dev holding ``nodes``."""
 
     globbed: list[tuple[str, str]] = []
 
@@ -59,7 +61,7 @@ def without_torch(monkeypatch):
 
 
 def fake_dev(monkeypatch, *nodes: str) -> None:
-    monkeypatch.setattr(runtime, "Path", FakeDev(list(nodes)))
+    monkeypatch.setattr(machine, "Path", FakeDev(list(nodes)))
 
 
 @pytest.mark.parametrize("hidden", ["", "-1"])
@@ -105,35 +107,35 @@ def test_a_slurm_job_uses_the_cores_slurm_gave_it_not_the_nodes(monkeypatch):
     for key in ("SLURM_JOB_ID", "SLURM_CPUS_PER_TASK", "SLURM_CPUS_ON_NODE"):
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2, 3})
-    assert runtime.available_cores() == 4
+    assert machine.available_cores() == 4
     monkeypatch.setenv("SLURM_CPUS_PER_TASK", "1")
-    assert runtime.available_cores() == 4  # not inside a SLURM job
+    assert machine.available_cores() == 4  # not inside a SLURM job
     monkeypatch.setenv("SLURM_JOB_ID", "7")
-    assert runtime.available_cores() == 1
-    assert runtime.joblib_width(-1) == 1
+    assert machine.available_cores() == 1
+    assert machine.joblib_width(-1) == 1
     monkeypatch.delenv("SLURM_CPUS_PER_TASK")
     monkeypatch.setenv("SLURM_CPUS_ON_NODE", "2")
-    assert runtime.available_cores() == 2
+    assert machine.available_cores() == 2
     monkeypatch.setenv("SLURM_CPUS_ON_NODE", "16")
-    assert runtime.available_cores() == 4  # never more than the affinity mask
+    assert machine.available_cores() == 4  # never more than the affinity mask
 
 
 def test_lightning_never_requeues_a_slurm_job_itself(monkeypatch):
     for key, value in SLURM_JOB.items():
         monkeypatch.setenv(key, value)
-    (env,) = runtime.cluster_plugins()
+    (env,) = slurm.cluster_plugins()
     assert type(env).__name__ == "SLURMEnvironment" and env.auto_requeue is False
     monkeypatch.delenv("SLURM_NTASKS")
     monkeypatch.delenv("SLURM_JOB_ID")
-    assert runtime.cluster_plugins() == []
+    assert slurm.cluster_plugins() == []
 
 
 def test_loader_workers_beyond_the_jobs_cores_are_named_with_the_fix(monkeypatch):
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2, 3})
     for key, value in {**SLURM_JOB, "SLURM_CPUS_PER_TASK": "2"}.items():
         monkeypatch.setenv(key, value)
-    assert runtime.check_loader_workers(0, 2) is None
-    assert runtime.check_loader_workers(1, 1) is None
-    line = runtime.check_loader_workers(2, 2)
+    assert machine.check_loader_workers(0, 2) is None
+    assert machine.check_loader_workers(1, 1) is None
+    line = machine.check_loader_workers(2, 2)
     assert line.startswith("data.num_workers=2 loader processes beside 2 torch thread(s)")
     assert "the 2 core(s) this job has (SLURM's --cpus-per-task)" in line
