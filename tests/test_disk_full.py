@@ -9,6 +9,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 from auglab.process import disk_problem
 from tests.helpers import QUICK, REPO, record, train
 
@@ -80,6 +82,7 @@ def assert_one_disk_line(proc: subprocess.CompletedProcess) -> None:
     assert "Make room" in last and "rerun the same command" in last
 
 
+@pytest.mark.slow
 def test_a_disk_that_fills_mid_sweep_ends_it_in_one_line_and_room_resumes_it(run_env, tmp_path):
     sweep = tmp_path / "sweep"
     full = train_patched(FILL_DISK_IN_JOB_1, *SWEEP, f"hydra.sweep.dir={sweep}", env=run_env)
@@ -96,6 +99,7 @@ def test_a_disk_that_fills_mid_sweep_ends_it_in_one_line_and_room_resumes_it(run
     assert (sweep / "0" / "metrics.json").read_bytes() == finished  # never touched
 
 
+@pytest.mark.slow
 def test_the_sweeps_own_record_write_on_a_full_disk_is_one_line(run_env, tmp_path):
     sweep = tmp_path / "sweep"
     bad = ["-m", "aug=off,no_such_preset", "data.size=100", "hydra/launcher=basic", *QUICK]

@@ -39,6 +39,7 @@ def test_the_subset_seed_is_read_from_the_overrides_where_a_record_lacks_it(tmp_
         assert JobRecord(status="finished", overrides=overrides, seed=4).draws == (None, 4)
 
 
+@pytest.mark.slow
 def test_a_run_without_logger_drops_the_learning_rate_monitor_and_records_each_class(
     run_env, tmp_path
 ):
@@ -63,6 +64,7 @@ def test_a_run_without_logger_drops_the_learning_rate_monitor_and_records_each_c
     assert weighted / N_TEST == pytest.approx(m["test_acc"], abs=1e-6)
 
 
+@pytest.mark.slow
 def test_the_learning_rate_monitor_logs_each_epochs_learning_rate(run_env, tmp_path):
     out = tmp_path / "run"
     train(

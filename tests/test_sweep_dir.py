@@ -32,6 +32,7 @@ def _alive(group: int) -> bool:
     return True
 
 
+@pytest.mark.slow
 def test_extending_a_finished_sweep_trains_exactly_the_new_combinations(run_env, tmp_path):
     sweep = tmp_path / "sweep"
     # One process per sweep (the plan does not depend on the launcher): quicker to start.
@@ -52,6 +53,7 @@ def test_extending_a_finished_sweep_trains_exactly_the_new_combinations(run_env,
     assert summary_jobs(sweep) == [(n, "finished") for n in ("0", "2", "1", "3")]
 
 
+@pytest.mark.slow
 def test_a_run_dir_made_by_another_config_is_refused_in_one_line(run_env, tmp_path):
     out = tmp_path / "run"
     args = ["data.size=100", "trainer.max_epochs=1", *QUICK, f"hydra.run.dir={out}"]
@@ -69,6 +71,7 @@ def test_a_run_dir_made_by_another_config_is_refused_in_one_line(run_env, tmp_pa
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
 
 
+@pytest.mark.slow
 def test_two_identical_sweeps_started_at_once_train_every_job_exactly_once(run_env, tmp_path):
     sweep = tmp_path / "sweep"
     args = ["-m", "data.size=100,200,300,400", "trainer.max_epochs=1", *QUICK]
@@ -83,6 +86,7 @@ def test_two_identical_sweeps_started_at_once_train_every_job_exactly_once(run_e
     assert sorted(summary_jobs(sweep)) == [(n, "finished") for n in "0123"]
 
 
+@pytest.mark.slow
 def test_a_job_held_by_a_live_process_is_left_to_it_and_marked_running_elsewhere(run_env, tmp_path):
     sweep = tmp_path / "sweep"
     args = ["-m", "data.size=100", "trainer.max_epochs=1", *QUICK, f"hydra.sweep.dir={sweep}"]
@@ -103,6 +107,7 @@ def test_a_job_held_by_a_live_process_is_left_to_it_and_marked_running_elsewhere
     assert "1 jobs are being trained by another process" in proc.stderr + proc.stdout
 
 
+@pytest.mark.slow
 def test_two_runs_started_in_the_same_second_get_two_dirs(run_env, tmp_path):
     args = ["data.size=100", "trainer.max_epochs=1", *QUICK, f"paths.log_dir={tmp_path}"]
     procs = [popen(*args, env=run_env) for _ in range(2)]
@@ -131,6 +136,7 @@ def started(sweep: Path, env: dict[str, str], args: list[str] = STOPPED) -> subp
     return proc
 
 
+@pytest.mark.slow
 @pytest.mark.xdist_group("whole_sweep")
 def test_a_sweep_killed_mid_job_resumes_to_the_records_of_an_uninterrupted_one(
     run_env, tmp_path, whole_sweep
@@ -149,6 +155,7 @@ def test_a_sweep_killed_mid_job_resumes_to_the_records_of_an_uninterrupted_one(
     assert record(killed / "1")["attempts"] == 2
 
 
+@pytest.mark.slow
 @pytest.mark.xdist_group("whole_sweep")
 def test_ctrl_c_stops_a_sweep_within_seconds_and_its_rerun_continues_to_the_same_records(
     run_env, tmp_path, whole_sweep
@@ -175,6 +182,7 @@ def test_ctrl_c_stops_a_sweep_within_seconds_and_its_rerun_continues_to_the_same
         assert results(sweep / job) == results(whole_sweep / job)
 
 
+@pytest.mark.slow
 def test_sigterm_to_the_sweep_process_alone_stops_every_job(run_env, tmp_path):
     """What `kill PID` or a scheduler does: the workers never see the signal themselves;
     they stop on the sweep's stop file."""

@@ -20,6 +20,7 @@ def rows(sweep: Path) -> list[dict]:
         return list(csv.DictReader(f))
 
 
+@pytest.mark.slow
 def test_a_failing_combination_is_recorded_and_the_other_jobs_run(run_env, tmp_path):
     sweep = tmp_path / "sweep"
     proc = train(
@@ -42,6 +43,7 @@ def test_a_failing_combination_is_recorded_and_the_other_jobs_run(run_env, tmp_p
     assert "Traceback" not in proc.stderr
 
 
+@pytest.mark.slow
 def test_a_combination_that_does_not_compose_is_that_jobs_failure(run_env, tmp_path):
     sweep = tmp_path / "sweep"
     proc = train(
@@ -55,6 +57,7 @@ def test_a_combination_that_does_not_compose_is_that_jobs_failure(run_env, tmp_p
     assert "no_such_preset" in failed["error"]
 
 
+@pytest.mark.slow
 def test_a_nan_job_stops_at_once_as_diverged_and_every_json_parses(run_env, tmp_path):
     sweep = tmp_path / "sweep"
     proc = train(
@@ -81,6 +84,7 @@ def test_a_nan_job_stops_at_once_as_diverged_and_every_json_parses(run_env, tmp_
         json.loads(path.read_text(), parse_constant=lambda c, p=path: pytest.fail(f"{p}: {c}"))
 
 
+@pytest.mark.slow
 def test_a_rerun_of_a_sequential_sweep_skips_its_finished_jobs(run_env, tmp_path):
     sweep = tmp_path / "sweep"
     args = ["-m", "hydra/launcher=basic", "data.size=100,200", "trainer.max_epochs=1", *QUICK]
@@ -114,6 +118,7 @@ def _env(mnist_root: Path, tmp: Path) -> dict[str, str]:
     return dict(env, WANDB_SILENT="true", WANDB_DIR=str(tmp), PYTHONWARNINGS="ignore")
 
 
+@pytest.mark.slow
 @pytest.mark.xdist_group("finished_runs")  # one worker builds the fixture, not both
 @pytest.mark.parametrize("damaged", [["last.ckpt"], ["last.ckpt", "best"]])
 def test_a_truncated_checkpoint_is_passed_over_and_the_run_still_ends_the_same(
@@ -138,6 +143,7 @@ def test_a_truncated_checkpoint_is_passed_over_and_the_run_still_ends_the_same(
     assert results(broken) == results(finished_runs / "whole")
 
 
+@pytest.mark.slow
 def test_a_finished_single_run_is_not_trained_again(run_env, tmp_path):
     out = tmp_path / "run"
     args = ["data.size=100", "trainer.max_epochs=1", *QUICK, f"hydra.run.dir={out}"]
@@ -148,6 +154,7 @@ def test_a_finished_single_run_is_not_trained_again(run_env, tmp_path):
     assert (out / "metrics.json").read_text() == before
 
 
+@pytest.mark.slow
 def test_joblib_runs_a_2x2_sweep_in_parallel_with_shared_out_threads(run_env, tmp_path):
     sweep = tmp_path / "sweep"
     proc = train(
@@ -164,6 +171,7 @@ def test_joblib_runs_a_2x2_sweep_in_parallel_with_shared_out_threads(run_env, tm
     assert "job 3: epoch 1/1 val/loss" in proc.stdout  # log lines, not two garbled bars
 
 
+@pytest.mark.slow
 def test_joblib_results_match_the_basic_launcher_for_the_same_seed(run_env, tmp_path):
     args = ["-m", "data.size=300", "aug=on", "trainer.max_epochs=2", "threads=1", *QUICK]
     train(*args, "hydra/launcher=basic", f"hydra.sweep.dir={tmp_path / 'basic'}", env=run_env)
@@ -171,6 +179,7 @@ def test_joblib_results_match_the_basic_launcher_for_the_same_seed(run_env, tmp_
     assert results(tmp_path / "basic" / "0") == results(tmp_path / "joblib" / "0")
 
 
+@pytest.mark.slow
 def test_a_ddp_cpu_job_under_joblib_finishes(run_env, tmp_path):
     sweep = tmp_path / "sweep"
     train(
@@ -183,6 +192,7 @@ def test_a_ddp_cpu_job_under_joblib_finishes(run_env, tmp_path):
     assert not (sweep / "0" / "0").exists()  # the DDP child ran this job, not the sweep
 
 
+@pytest.mark.slow
 def test_submitit_local_runs_a_2x2_sweep(run_env, tmp_path):
     sweep = tmp_path / "sweep"
     train(
@@ -193,6 +203,7 @@ def test_submitit_local_runs_a_2x2_sweep(run_env, tmp_path):
     assert [r["threads"] for r in map(record, (sweep / j for j in "0123"))] == [1] * 4
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "trainer",
     [
@@ -218,6 +229,7 @@ def test_cpu_strategies_finish_a_two_job_multirun(run_env, tmp_path, trainer):
     assert [record(sweep / j)["train_images_seen"] for j in "01"] == [128, 256]
 
 
+@pytest.mark.slow
 def test_a_resumed_job_continues_its_wandb_run(run_env, tmp_path):
     out = tmp_path / "run"
     args = [

@@ -12,6 +12,7 @@ from tests.helpers import record, train
 FAST = ["trainer.max_epochs=1", "data.eval_batch_size=2500"]
 
 
+@pytest.mark.slow
 def test_fast_dev_run_trains_and_tests(run_env, tmp_path):
     out = tmp_path / "run"
     proc = train("debug=fast_dev_run", "data.size=100", f"hydra.run.dir={out}", env=run_env)
@@ -22,6 +23,7 @@ def test_fast_dev_run_trains_and_tests(run_env, tmp_path):
     assert (out / ".hydra" / "config.yaml").exists() and (out / "config.yaml").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("debug", "extra", "steps"),
     [("limit", [], 3 * 4), ("overfit", ["trainer.max_epochs=4"], 4 * 3)],
@@ -34,6 +36,7 @@ def test_debug_modes_run_their_short_schedules(run_env, tmp_path, debug, extra, 
     assert record(out)["optimizer_steps"] == steps
 
 
+@pytest.mark.slow
 def test_multirun_writes_summary_row_per_job(run_env, tmp_path):
     sweep = tmp_path / "sweep"
     proc = train(
@@ -81,6 +84,7 @@ def test_multirun_writes_summary_row_per_job(run_env, tmp_path):
     assert "Sweep summary" in proc.stdout
 
 
+@pytest.mark.slow
 def test_same_seed_gives_the_same_metrics(run_env, tmp_path):
     runs = []
     for name, seed in [("a", 7), ("b", 7), ("c", 8)]:
@@ -100,6 +104,7 @@ def test_same_seed_gives_the_same_metrics(run_env, tmp_path):
     assert runs[0]["test_loss"] != runs[2]["test_loss"]
 
 
+@pytest.mark.slow
 def test_every_logger_writes_its_files(run_env, tmp_path):
     out = tmp_path / "run"
     train("logger=many", "data.size=100", *FAST, f"hydra.run.dir={out}", env=run_env)
@@ -113,6 +118,7 @@ def test_every_logger_writes_its_files(run_env, tmp_path):
     assert b"_runtime" in wandb_run.read_bytes()
 
 
+@pytest.mark.slow
 def test_ddp_cpu_sweep_trains_each_job_in_two_processes(run_env, tmp_path):
     # Two DDP jobs in one sweep: the second must not inherit the first's process group.
     sweep = tmp_path / "sweep"
@@ -132,6 +138,7 @@ def test_ddp_cpu_sweep_trains_each_job_in_two_processes(run_env, tmp_path):
     assert not (sweep / "0" / "0").exists()  # children did not start the sweep again
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("override", "message"),
     [
@@ -151,6 +158,7 @@ def test_bad_size_stops_before_training_and_leaves_no_run_dir(run_env, tmp_path,
     assert not logs.exists() or not any(logs.rglob("*"))
 
 
+@pytest.mark.slow
 def test_missing_data_names_the_folder_and_how_to_set_it(run_env, tmp_path):
     empty = tmp_path / "nothing_here"
     env = dict(run_env, AUGLAB_DATA_DIR=str(empty))
@@ -162,6 +170,7 @@ def test_missing_data_names_the_folder_and_how_to_set_it(run_env, tmp_path):
     assert not logs.exists() or not any(logs.rglob("*"))
 
 
+@pytest.mark.slow
 def test_existing_files_in_a_reused_run_dir_survive_a_config_error(run_env, tmp_path):
     out = tmp_path / "run"
     out.mkdir()
@@ -172,6 +181,7 @@ def test_existing_files_in_a_reused_run_dir_survive_a_config_error(run_env, tmp_
     assert not (out / ".hydra").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
@@ -194,6 +204,7 @@ def test_bad_knobs_give_one_line_before_training_and_leave_nothing(
     assert not logs.exists() or not any(logs.rglob("*"))
 
 
+@pytest.mark.slow
 def test_a_truncated_mnist_file_names_the_file_and_the_fix(run_env, mnist_root, tmp_path):
     data = tmp_path / "data"
     shutil.copytree(mnist_root, data)
