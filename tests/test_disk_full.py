@@ -99,7 +99,6 @@ def test_a_disk_that_fills_mid_sweep_ends_it_in_one_line_and_room_resumes_it(run
     assert (sweep / "0" / "metrics.json").read_bytes() == finished  # never touched
 
 
-@pytest.mark.slow
 def test_the_sweeps_own_record_write_on_a_full_disk_is_one_line(run_env, tmp_path):
     sweep = tmp_path / "sweep"
     bad = ["-m", "aug=off,no_such_preset", "data.size=100", "hydra/launcher=basic", *QUICK]

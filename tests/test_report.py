@@ -273,7 +273,6 @@ def test_cli_names_a_missing_sweep_dir(tmp_path, capsys):
     )
 
 
-@pytest.mark.slow
 def test_python_m_auglab_report_refuses_a_sweep_without_finished_job(tmp_path):
     (tmp_path / "0").mkdir()  # a job that never finished
     proc = subprocess.run(

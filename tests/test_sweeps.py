@@ -143,7 +143,6 @@ def test_a_truncated_checkpoint_is_passed_over_and_the_run_still_ends_the_same(
     assert results(broken) == results(finished_runs / "whole")
 
 
-@pytest.mark.slow
 def test_a_finished_single_run_is_not_trained_again(run_env, tmp_path):
     out = tmp_path / "run"
     args = ["data.size=100", "trainer.max_epochs=1", *QUICK, f"hydra.run.dir={out}"]
@@ -154,7 +153,6 @@ def test_a_finished_single_run_is_not_trained_again(run_env, tmp_path):
     assert (out / "metrics.json").read_text() == before
 
 
-@pytest.mark.slow
 def test_joblib_runs_a_2x2_sweep_in_parallel_with_shared_out_threads(run_env, tmp_path):
     sweep = tmp_path / "sweep"
     proc = train(

@@ -12,7 +12,6 @@ from tests.helpers import record, train
 FAST = ["trainer.max_epochs=1", "data.eval_batch_size=2500"]
 
 
-@pytest.mark.slow
 def test_fast_dev_run_trains_and_tests(run_env, tmp_path):
     out = tmp_path / "run"
     proc = train("debug=fast_dev_run", "data.size=100", f"hydra.run.dir={out}", env=run_env)
@@ -158,7 +157,6 @@ def test_bad_size_stops_before_training_and_leaves_no_run_dir(run_env, tmp_path,
     assert not logs.exists() or not any(logs.rglob("*"))
 
 
-@pytest.mark.slow
 def test_missing_data_names_the_folder_and_how_to_set_it(run_env, tmp_path):
     empty = tmp_path / "nothing_here"
     env = dict(run_env, AUGLAB_DATA_DIR=str(empty))
