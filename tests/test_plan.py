@@ -166,5 +166,5 @@ def test_other_keys_that_change_nothing_are_named_too():
     same = fingerprint(cfg())
     combos = [Planned(("seed=42", f"threads={t}"), same) for t in (1, 2)]
     assert same_jobs(combos) == (
-        "2 combinations are 1 jobs: combinations that differ only in threads are the same config"
+        "2 combinations are 1 job: combinations that differ only in threads are the same config"
     )

@@ -195,7 +195,7 @@ def same_jobs(combos: Sequence[Planned]) -> str | None:
     if not alike:
         return None
     keys = sorted({key for group in alike for key in _varying(group)})
-    head = f"{len(combos)} combinations are {len(groups)} jobs"
+    head = f"{len(combos)} combinations are {len(groups)} job{'' if len(groups) == 1 else 's'}"
     presets = sorted({c.unscaled for group in alike for c in group if c.unscaled})
     if keys == ["aug.strength"] and presets:
         return f"{head}: {', '.join(presets)} trains the same at every aug.strength"
