@@ -16,24 +16,11 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # the tests' generators: tests/ is not an installed package
 
 from tests.data.formats import write_cifar10, write_digits_csv, write_fingers  # noqa: E402
-from tests.helpers import (  # noqa: E402
-    N_TEST,
-    N_TRAIN,
-    make_digits,
-    write_idx_images,
-    write_idx_labels,
-)
+from tests.helpers import write_mnist  # noqa: E402
 
 
 def write_all(root: Path) -> None:
-    raw = root / "MNIST" / "raw"
-    raw.mkdir(parents=True, exist_ok=True)
-    train_x, train_y = make_digits(N_TRAIN, seed=0)
-    test_x, test_y = make_digits(N_TEST, seed=1)
-    write_idx_images(raw / "train-images-idx3-ubyte.gz", train_x)
-    write_idx_labels(raw / "train-labels-idx1-ubyte.gz", train_y)
-    write_idx_images(raw / "t10k-images-idx3-ubyte.gz", test_x)
-    write_idx_labels(raw / "t10k-labels-idx1-ubyte.gz", test_y)
+    write_mnist(root)
     write_digits_csv(root / "digit-recognizer" / "train.csv", n=500)
     write_cifar10(root, per_batch=20, n_test=20)
     write_fingers(root / "fingers", n_train=48, n_test=12)

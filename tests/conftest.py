@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import N_TEST, N_TRAIN, make_digits, write_idx_images, write_idx_labels
+from tests.helpers import write_mnist
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -37,16 +37,7 @@ def slurm_asked() -> bool:
 @pytest.fixture(scope="session")
 def mnist_root(tmp_path_factory) -> Path:
     """A data dir holding MNIST/raw/*.gz exactly as torchvision lays it out."""
-    root = tmp_path_factory.mktemp("data")
-    raw = root / "MNIST" / "raw"
-    raw.mkdir(parents=True)
-    train_x, train_y = make_digits(N_TRAIN, seed=0)
-    test_x, test_y = make_digits(N_TEST, seed=1)
-    write_idx_images(raw / "train-images-idx3-ubyte.gz", train_x)
-    write_idx_labels(raw / "train-labels-idx1-ubyte.gz", train_y)
-    write_idx_images(raw / "t10k-images-idx3-ubyte.gz", test_x)
-    write_idx_labels(raw / "t10k-labels-idx1-ubyte.gz", test_y)
-    return root
+    return write_mnist(tmp_path_factory.mktemp("data"))
 
 
 @pytest.fixture

@@ -51,6 +51,19 @@ def make_digits(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return images, labels
 
 
+def write_mnist(root: Path) -> Path:
+    """``<root>/MNIST/raw/*.gz``, generated digits exactly as torchvision lays MNIST out."""
+    raw = root / "MNIST" / "raw"
+    raw.mkdir(parents=True, exist_ok=True)
+    train_x, train_y = make_digits(N_TRAIN, seed=0)
+    test_x, test_y = make_digits(N_TEST, seed=1)
+    write_idx_images(raw / "train-images-idx3-ubyte.gz", train_x)
+    write_idx_labels(raw / "train-labels-idx1-ubyte.gz", train_y)
+    write_idx_images(raw / "t10k-images-idx3-ubyte.gz", test_x)
+    write_idx_labels(raw / "t10k-labels-idx1-ubyte.gz", test_y)
+    return root
+
+
 def decode_index(images: np.ndarray, pad: int = 2) -> np.ndarray:
     """Invert ``make_digits``' index stamp (images N,H,W,C as stored by the datamodule)."""
     px = images[:, pad, pad : pad + 3, 0].astype(np.int64)
