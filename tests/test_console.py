@@ -13,54 +13,72 @@ from lightning.pytorch.utilities import rank_zero_info
 
 from auglab.console import quiet_console
 
+FORMAT = "[%(asctime)s][%(name)s][%(levelname)s] - %(message)s"  # Hydra's job logging
+
 
 @pytest.fixture
-def root_stream():
-    """A root handler as Hydra's job logging installs one; Lightning's own put back after."""
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
+def streams(tmp_path):
+    """Hydra's job logging (a timestamped console handler and a file handler on the root)
+    beside Lightning's own handler; everything put back after."""
+    out, err = io.StringIO(), io.StringIO()
+    console = logging.StreamHandler(out)
+    console.setFormatter(logging.Formatter(FORMAT))
+    log_file = logging.FileHandler(tmp_path / "train.log")
+    log_file.setFormatter(logging.Formatter(FORMAT))
     root = logging.getLogger()
     lightning_logger = logging.getLogger("lightning")
-    saved = list(lightning_logger.handlers)
-    if not saved:  # as after a fresh `import lightning`
-        lightning_logger.addHandler(logging.StreamHandler(io.StringIO()))
-    root.addHandler(handler)
-    old_level = root.level
+    saved_handlers, saved_level = list(lightning_logger.handlers), root.level
+    own = logging.StreamHandler(err)  # as `import lightning` adds one
+    own.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    lightning_logger.handlers[:] = [own]
+    root.addHandler(console)
+    root.addHandler(log_file)
     root.setLevel(logging.INFO)
-    yield stream
-    root.removeHandler(handler)
-    root.setLevel(old_level)
-    lightning_logger.handlers[:] = saved
+    yield out, err, tmp_path / "train.log"
+    root.removeHandler(console)
+    root.removeHandler(log_file)
+    log_file.close()
+    root.setLevel(saved_level)
+    lightning_logger.handlers[:] = saved_handlers
 
 
-def test_lightning_lines_print_once_through_the_root_handler(root_stream) -> None:
-    lightning_logger = logging.getLogger("lightning")
-    assert lightning_logger.handlers  # Lightning's own: the second copy of each line
+def test_lightning_lines_print_once_timestamped_and_reach_the_log_file(streams) -> None:
+    out, err, log_file = streams
     quiet_console()
-    assert lightning_logger.handlers == []
     rank_zero_info("GPU available: False, used: False")
-    assert root_stream.getvalue().count("GPU available") == 1
+    logging.getLogger("auglab.train").info("job 0: starting")
+    console = out.getvalue() + err.getvalue()
+    assert console.count("GPU available") == 1
+    assert "[lightning.pytorch.utilities.rank_zero][INFO] - GPU available" in err.getvalue()
+    assert "job 0: starting" in out.getvalue()  # the root's console still prints the rest
+    text = log_file.read_text()
+    assert "GPU available" in text and "job 0: starting" in text
 
 
-def test_lightning_keeps_its_handler_when_nothing_else_prints(root_stream) -> None:
+def test_without_hydras_console_lightning_keeps_its_own_lines(streams) -> None:
+    out, err, _ = streams
     root = logging.getLogger()
-    ours = root.handlers[-1]
-    others = [h for h in root.handlers if h is not ours]
-    root.handlers[:] = []
+    consoles = [h for h in root.handlers if type(h) is logging.StreamHandler]
+    for handler in consoles:
+        root.removeHandler(handler)
     try:
         quiet_console()
-        assert logging.getLogger("lightning").handlers  # else its lines would vanish
+        rank_zero_info("GPU available: False, used: False")
+        assert err.getvalue() == "INFO: GPU available: False, used: False\n"
     finally:
-        root.handlers[:] = [*others, ours]
+        for handler in consoles:
+            root.addHandler(handler)
 
 
-def test_the_cloud_logger_tip_is_not_shown(root_stream) -> None:
+def test_the_cloud_logger_tip_is_not_shown(streams) -> None:
+    out, err, _ = streams
     quiet_console()
     quiet_console()  # idempotent
     rank_zero_info("💡 Tip: For seamless cloud logging ... litlogger ...")
     rank_zero_info("a real line")
-    assert "Tip" not in root_stream.getvalue()
-    assert "a real line" in root_stream.getvalue()
+    console = out.getvalue() + err.getvalue()
+    assert "Tip" not in console
+    assert console.count("a real line") == 1
 
 
 @pytest.mark.parametrize("in_slurm_job", [False, True])
