@@ -125,3 +125,22 @@ def test_a_full_or_unwritable_disk_is_told_from_other_errors():
     assert disk_problem(RuntimeError("[enforce fail] No space left on device")) is not None
     assert disk_problem(FileNotFoundError(errno.ENOENT, "No such file")) is None
     assert disk_problem(ValueError("data.size=0 must be positive")) is None
+
+
+def test_the_sweeps_end_on_a_full_disk_is_one_line_naming_how_to_rebuild_the_report(
+    tmp_path, monkeypatch
+):
+    from omegaconf import OmegaConf
+
+    from auglab import end_of_sweep
+
+    def no_room(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "summary.md"))
+
+    monkeypatch.setattr(end_of_sweep, "make_report", no_room)
+    config = OmegaConf.create({"hydra": {"sweep": {"dir": str(tmp_path)}}})
+    with pytest.raises(SystemExit) as ended:
+        end_of_sweep.EndOfSweep().on_multirun_end(config)
+    line = str(ended.value.code)
+    assert line.startswith("auglab: error: cannot write the output dir: no space left on device")
+    assert "summary.md" in line and "python -m auglab.report" in line

@@ -120,3 +120,12 @@ def test_a_job_that_finds_the_disk_full_stops_its_whole_sweep(tmp_path, monkeypa
         assert sweep.disk_full == "no space left on device (/s/1/last.ckpt)"
         assert other.reason() == "the sweep was stopped"  # the next batch of every job
     assert not sweep.path.exists()  # the sweeper says the line; no file is left
+
+
+def test_a_stop_file_left_empty_for_want_of_room_is_a_full_disk(tmp_path, monkeypatch):
+    sweep = SweepStop(tmp_path)
+    monkeypatch.setenv(STOP_ENV, sweep.token)
+    with sweep.installed():
+        sweep.path.write_text("")  # the job made the file; writing why failed (no room)
+        assert sweep.requested
+        assert sweep.disk_full == "no space left on device"

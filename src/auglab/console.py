@@ -35,8 +35,11 @@ def _not_lightning(record: logging.LogRecord) -> bool:
 
 
 def quiet_console() -> None:
-    """One line per Lightning event, no tip, the ``srun`` hint only inside a SLURM job.
-    Idempotent: jobs run one after another in the same process call it again."""
+    """One line per Lightning event, no tip, the ``srun`` hint only inside a SLURM job, and
+    no "--- Logging error ---" traceback per line when ``train.log`` cannot be written (a
+    full disk: the job's end says so in one line). Idempotent: jobs run one after another
+    in the same process call it again."""
+    logging.raiseExceptions = False
     root_consoles = [h for h in logging.getLogger().handlers if type(h) is logging.StreamHandler]
     lightning = logging.getLogger("lightning").handlers
     if root_consoles and lightning:

@@ -20,7 +20,13 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
 from auglab.errors import one_line
-from auglab.process import exit_interrupted, exit_with_failures, stopped_by
+from auglab.process import (
+    disk_problem,
+    exit_disk_full,
+    exit_interrupted,
+    exit_with_failures,
+    stopped_by,
+)
 from auglab.record import selection_metric
 from auglab.report.build import Report, make_report
 from auglab.report.markdown import REPORT_MD
@@ -52,7 +58,13 @@ class EndOfSweep(Callback):
         sweep_dir = Path(config.hydra.sweep.dir)
         signum = stopped_by(sweep_dir)  # this process's sweep was stopped by a signal
         stopped = signum is not None
-        report = make_report(sweep_dir, select=self.select)
+        try:
+            report = make_report(sweep_dir, select=self.select)
+        except OSError as err:  # summary.*, report.* on a full or unwritable disk: one line
+            problem = disk_problem(err)
+            if problem is None:
+                raise
+            exit_disk_full(problem, then="run `python -m auglab.report` on the sweep dir")
         if report is None:
             log.warning("No job record in %s: no summary written", sweep_dir)
         else:

@@ -146,8 +146,14 @@ class SweepStop:
 
     @property
     def disk_full(self) -> str | None:
-        """Why a job stopped the sweep: the disk is full or the dir unwritable (None: not)."""
-        said = _read(self.path) if self._signals.signum is None else None
+        """Why a job stopped the sweep: the disk is full or the dir unwritable (None: not).
+        Only a job on a full disk leaves the file empty (its write failed); a signal's name is
+        written by this process, which knows its own signal anyway."""
+        if self._signals.signum is not None:
+            return None
+        said = _read(self.path)
+        if said == "":  # a job made the file but had no room to write why
+            return DISK_ERRNOS[errno.ENOSPC]
         return said.partition(": ")[2] or "unknown" if said and said.startswith(DISK_STOP) else None
 
     def _request(self, signum: int) -> None:

@@ -134,8 +134,9 @@ class RunPictures(L.Callback):
         try:
             self._read_train_metrics(trainer)
             self._fit_pictures(trainer)
-        except Exception:  # never hide the exception that stopped the run
-            log.exception("Could not draw the learning curves of the interrupted run")
+        except Exception as err:  # never hide the exception that stopped the run
+            # One line: the run's own end says why it stopped (a full disk fails here too).
+            log.warning("Could not draw the learning curves of the interrupted run: %s", err)
 
     def _read_train_metrics(self, trainer: L.Trainer) -> None:
         if self._ended_epoch is None:
