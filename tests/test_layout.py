@@ -44,6 +44,9 @@ PRIVATE_ALLOWED: set[tuple[str, str]] = {
     # Lightning's DDP children re-run sys.argv: one job's command, not the whole sweep's.
     ("auglab.ddp", "patches sys...argv"),
     ("auglab.ddp", "patches __main__...__spec__"),
+    # logging's documented switch (Handler.handleError): a full disk is said once, in the
+    # job's end line, not as a traceback per log line.
+    ("auglab.console", "patches logging...raiseExceptions"),
 }
 
 
