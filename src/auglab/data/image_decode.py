@@ -93,11 +93,17 @@ def decode_images(
 
 
 def is_grey(im: Image.Image) -> bool:
-    """Whether ``im`` is stored greyscale (a palette of greys counts as grey)."""
+    """Whether ``im`` is stored greyscale: by its mode; a palette of greys counts as grey,
+    and so does a WebP whose three channels are equal (WebP has no greyscale mode)."""
     if im.mode in ("P", "PA"):
-        palette = np.array(im.getpalette() or [0, 0, 0]).reshape(-1, 3)
-        return bool((palette == palette[:, :1]).all())
+        return _all_grey(np.array(im.getpalette() or [0, 0, 0]).reshape(-1, 3))
+    if im.format == "WEBP":
+        return _all_grey(np.asarray(im.convert("RGB")).reshape(-1, 3))
     return im.getbands()[0] in GREY_BANDS
+
+
+def _all_grey(rgb: np.ndarray) -> bool:
+    return bool((rgb == rgb[:, :1]).all())
 
 
 def _converted(im: Image.Image, grey: bool, channels: int | None) -> Image.Image:
