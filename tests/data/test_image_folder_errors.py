@@ -173,3 +173,26 @@ def test_train_py_trains_on_an_image_folder(tmp_path, run_env):
     assert metrics["status"] == "finished" and metrics["train_size"] == 30
     assert metrics["class_names"] == ["cat", "dog", "owl"]
     assert "Normalising inputs" in (out / "train.log").read_text()
+
+
+@pytest.mark.parametrize(
+    ("test_knobs", "load_knobs", "message"),
+    [
+        ({"channels": 3}, {}, "train/ have 1 channels but those of test/ 3"),
+        ({"sizes": ((24, 24),)}, {"image_size": None}, "train/ are 32x32 but those of test/ 24x24"),
+    ],
+    ids=["channels", "sizes"],
+)
+def test_train_and_test_folders_must_agree(tmp_path, test_knobs, load_knobs, message):
+    root = tmp_path / "images"
+    write_image_folder(root / "train", per_class=10)
+    write_image_folder(root / "test", per_class=3, **test_knobs)
+    assert message in refusal(root, **load_knobs)
+
+
+def test_a_broken_test_file_stops_the_run_before_training(tmp_path):
+    root = tmp_path / "images"
+    write_image_folder(root, per_class=10, test_per_class=3)
+    bad = root / "test" / "cat" / "bad.webp"
+    bad.write_bytes(b"RIFF....WEBPVP8 ")
+    assert str(bad) in refusal(root)  # load() reads train only, yet test/ is checked

@@ -134,23 +134,36 @@ class ImageFolderDataModule(ImageDataModule):
         return {s: _split(self.root / s, _subfolders(self.root / s)) for s in ("train", "test")}
 
     def read_split(self, split: str) -> tuple[np.ndarray, np.ndarray]:
-        if split not in self._decoded:
-            layout = self._layout()
-            if "all" in layout:
-                images, labels = self._decode("all", layout["all"])
-                self._check_counts(labels, layout["all"].folder, self._fractions(test=True))
-                test = self._test_rows(labels)
-                train = np.setdiff1d(np.arange(len(labels)), test)
-                self._decoded = {
-                    "train": (images[train], labels[train]),
-                    "test": (images[test], labels[test]),
-                }
-            else:
-                images, labels = self._decode(split, layout[split])
-                fractions = self._fractions(test=False) if split == "train" else []
-                self._check_counts(labels, layout[split].folder, fractions)
-                self._decoded[split] = (images, labels)
+        """Both splits are decoded and checked at the first call (``load``, before training),
+        so a bad test file stops the run before it trains, not after."""
+        if not self._decoded:
+            self._decoded = self._read_splits(self._layout())
         return self._decoded[split]
+
+    def _read_splits(self, layout: dict[str, Split]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        if "all" in layout:
+            images, labels = self._decode("all", layout["all"])
+            self._check_counts(labels, layout["all"].folder, self._fractions(test=True))
+            test = self._test_rows(labels)
+            train = np.setdiff1d(np.arange(len(labels)), test)
+            return {"train": (images[train], labels[train]), "test": (images[test], labels[test])}
+        splits = {}
+        for split, fractions in (("train", self._fractions(test=False)), ("test", [])):
+            images, labels = self._decode(split, layout[split])
+            self._check_counts(labels, layout[split].folder, fractions)
+            splits[split] = (images, labels)
+        (h, w, c), (th, tw, tc) = (splits[s][0].shape[1:] for s in ("train", "test"))
+        if c != tc:
+            raise ConfigError(
+                f"the images of train/ have {c} channels but those of test/ {tc}: set "
+                "data.channels=1 to read all as greyscale or data.channels=3 to read all as colour"
+            )
+        if (h, w) != (th, tw):
+            raise ConfigError(
+                f"the images of train/ are {h}x{w} but those of test/ {th}x{tw}: data.image_size="
+                "null needs images of one size; set data.image_size (e.g. 32) to resize them"
+            )
+        return splits
 
     def cache_file(self, split: str) -> Path:
         """``<root>/.auglab_cache_<split>_<size>_<resize>_<channels>.npz``; split ``all`` is
