@@ -7,10 +7,13 @@ import os
 
 import numpy as np
 import pytest
+import torch
+from omegaconf import OmegaConf
 from PIL import Image
 
 import auglab.data.image_cache as image_cache
 import auglab.data.image_folder as image_folder_module
+from auglab.aug import build_augmentation
 from auglab.data import (
     CIFAR10DataModule,
     DigitsCSVDataModule,
@@ -19,7 +22,7 @@ from auglab.data import (
     MNISTDataModule,
 )
 from auglab.data.image_folder import channel_stats
-from tests.helpers import write_image_folder
+from tests.helpers import REPO, write_image_folder
 
 MIXED_FORMATS = (".png", ".JPG", ".bmp", ".webp", ".jpeg")
 
@@ -137,6 +140,18 @@ def test_base_knobs_apply(tmp_path):
     same = loaded(root, size=12, subset_seed=3, split_seed=0, seed=1)
     again = loaded(root, size=12, subset_seed=3, split_seed=0, seed=2)
     assert np.array_equal(same.train_indices, again.train_indices)
+
+
+@pytest.mark.parametrize("preset", ["on", "trivialaugment", "mixup"])
+def test_augmentation_and_synthetic_expansion_apply_to_colour_folders(tmp_path, preset):
+    root = tmp_path / "images"
+    write_image_folder(root, per_class=10, channels=3)
+    augment = build_augmentation(OmegaConf.load(REPO / "conf" / "aug" / f"{preset}.yaml"))
+    if preset != "mixup":  # mixed labels cannot be saved with the images
+        dm = loaded(root, augment=augment, synthetic_size=40, synthetic_dir=tmp_path / "out")
+        assert len(dm.train_set) == 40 and dm.train_size == 18
+    x, y, *_ = next(iter(loaded(root, augment=augment).train_dataloader()))
+    assert x.shape == (18, 3, 32, 32) and x.dtype == torch.float32 and len(y) == 18
 
 
 def test_channel_stats_are_those_of_the_training_images(tmp_path):
