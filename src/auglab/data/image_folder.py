@@ -89,7 +89,8 @@ class ImageFolderDataModule(ImageDataModule):
             test_fraction, "data.test_fraction", hint="the share of each class held out as test"
         )
         self.test_split_seed = check_int(test_split_seed, "data.test_split_seed", 0)
-        self.normalize, self.skip_bad_files, self.cache = normalize, skip_bad_files, cache
+        self.normalize, self.skip_bad_files = bool(normalize), bool(skip_bad_files)
+        self.cache = bool(cache)
         self._decoded: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
     # ---- files ----------------------------------------------------------------------------
