@@ -179,3 +179,52 @@ def wait_for(condition: Callable[[], bool], timeout: float = 120.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("timed out")
         time.sleep(0.05)
+
+
+#: Pillow's format name for each suffix the image-folder datamodule reads.
+IMAGE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".bmp": "BMP", ".webp": "WEBP"}
+
+
+def folder_image(label: int, width: int, height: int, channels: int, rng) -> np.ndarray:
+    """A learnable image of class ``label``: a bright band of rows whose height is the class
+    (in colour: in channel ``label % 3``) over dim noise; the same at any size."""
+    image = rng.integers(0, 30, size=(height, width, channels), dtype=np.uint8)
+    top = height * (label + 1) // 12
+    image[top : top + max(1, height // 8), :, label % channels] = 250
+    return image[..., 0] if channels == 1 else image
+
+
+def write_image_folder(
+    root: Path,
+    classes: tuple[str, ...] = ("cat", "dog", "owl"),
+    per_class: int = 10,
+    test_per_class: int = 0,
+    channels: int = 1,
+    sizes: tuple[tuple[int, int], ...] = ((32, 32),),
+    extensions: tuple[str, ...] = (".png",),
+    seed: int = 0,
+) -> dict[str, list[tuple[Path, int, np.ndarray]]]:
+    """``<root>/<class>/*`` (``test_per_class`` 0) or ``<root>/{train,test}/<class>/*``:
+    images in the real formats, cycling through ``extensions`` and ``sizes`` (width, height).
+    WebP is written lossless, so only JPEG changes pixels. Returns (path, label, pixels)
+    per split ("all", or "train" and "test")."""
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    splits = (
+        {"all": per_class} if not test_per_class else {"train": per_class, "test": test_per_class}
+    )
+    written: dict[str, list[tuple[Path, int, np.ndarray]]] = {}
+    for split, count in splits.items():
+        folder = root if split == "all" else root / split
+        written[split] = []
+        for label, name in enumerate(classes):
+            (folder / name).mkdir(parents=True, exist_ok=True)
+            for i in range(count):
+                ext = extensions[(label + i) % len(extensions)]
+                width, height = sizes[(label + i) % len(sizes)]
+                pixels = folder_image(label, width, height, channels, rng)
+                path = folder / name / f"{name}_{i:03d}{ext}"
+                Image.fromarray(pixels).save(path, format=IMAGE_FORMATS[ext.lower()], lossless=True)
+                written[split].append((path, label, pixels))
+    return written

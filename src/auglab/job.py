@@ -157,7 +157,10 @@ def build_data_and_model(
     net = instantiate(
         cfg.model.net, num_classes=datamodule.num_classes, input_shape=datamodule.input_shape
     )
-    return datamodule, instantiate(cfg.model, net=net)
+    model = instantiate(cfg.model, net=net)
+    if datamodule.channel_stats is not None:  # data.normalize of image_folder
+        model.set_input_normalization(*datamodule.channel_stats)
+    return datamodule, model
 
 
 def fit_and_test(

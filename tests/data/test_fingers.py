@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 
 import auglab.data.fingers as fingers_module
+import auglab.data.image_cache as image_cache
 from auglab.data import FingersDataModule
 from auglab.errors import ConfigError
 from tests.data.formats import finger_image, write_fingers
@@ -159,7 +160,7 @@ def test_unwritable_folder_falls_back_to_no_cache_with_a_warning(fingers, monkey
     def read_only(*args, **kwargs):  # root ignores chmod, so refuse the way a read-only FS does
         raise OSError(30, "Read-only file system")
 
-    monkeypatch.setattr(fingers_module.tempfile, "mkstemp", read_only)
+    monkeypatch.setattr(image_cache.tempfile, "mkstemp", read_only)
     with caplog.at_level(logging.WARNING):
         dm = loaded(root)
     assert len(dm.train_set) == 48

@@ -47,3 +47,28 @@ def test_a_compiled_network_keeps_its_state_dict_keys_and_outputs():
     x = torch.rand(4, 1, 32, 32)
     with torch.no_grad():
         assert torch.allclose(compiled(x), plain(x))
+
+
+def test_input_normalization_standardises_each_channel_and_keeps_checkpoint_keys():
+    torch.manual_seed(0)
+    model = ImageClassifier(LeNet5(input_shape=(3, 32, 32)), partial(torch.optim.Adam)).eval()
+    keys = list(model.state_dict())
+    x = torch.rand(4, 3, 32, 32)
+    with torch.no_grad():
+        plain = model(x)
+        model.set_input_normalization((0.1, 0.2, 0.3), (0.5, 0.25, 2.0))
+        normalised = model(x)
+        mean = torch.tensor([0.1, 0.2, 0.3]).view(1, 3, 1, 1)
+        std = torch.tensor([0.5, 0.25, 2.0]).view(1, 3, 1, 1)
+        expected = model.net((x - mean) / std)
+    assert torch.allclose(normalised, expected) and not torch.allclose(normalised, plain)
+    assert list(model.state_dict()) == keys  # not persistent: checkpoints are unchanged
+
+
+def test_without_statistics_the_inputs_reach_the_network_unchanged():
+    torch.manual_seed(0)
+    model = ImageClassifier(LeNet5(), partial(torch.optim.Adam)).eval()
+    x = torch.rand(4, 1, 32, 32)
+    assert model.input_mean is None and model.input_std is None
+    with torch.no_grad():
+        assert torch.equal(model(x), model.net(x))

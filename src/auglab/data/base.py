@@ -43,6 +43,9 @@ class ImageDataModule(L.LightningDataModule):
     reference_slices: dict[int, tuple[int, int]] = {}
     #: Whether MNIST-C's released files are corruptions of this dataset's test split.
     mnist_c_release: bool = False
+    #: Per-channel (mean, std) of the training images in [0, 1], set by a datamodule that
+    #: asks the network to standardise its inputs with them (image_folder); None: as loaded.
+    channel_stats: tuple[tuple[float, ...], tuple[float, ...]] | None = None
 
     def __init__(
         self,

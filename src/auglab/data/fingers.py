@@ -1,19 +1,15 @@
 """The Kaggle "fingers" PNGs (E5): labels from file names, decoded once, cached as ``.npz``.
 
 Decoding 21,600 PNGs takes far longer than a small model's epoch, so (as E5's
-pickle) the decoded arrays are kept in ``<path>/.auglab_cache_<split>[_<size>].npz``,
-keyed on the split's file names, sizes and modification times: adding, removing
-or touching a file rebuilds it.
+pickle) the decoded arrays are kept in ``<path>/.auglab_cache_<split>[_<size>].npz``
+(``auglab.data.image_cache``), keyed on the split's file names, sizes and modification
+times: adding, removing or touching a file rebuilds it.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import os
 import re
-import tempfile
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +17,7 @@ from PIL import Image, UnidentifiedImageError
 
 from auglab.checks import check_int
 from auglab.data.base import ImageDataModule
+from auglab.data.image_cache import files_key, read_cache, write_cache
 from auglab.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -99,26 +96,15 @@ class FingersDataModule(ImageDataModule):
         return files
 
     def _images(self, split: str, files: list[Path]) -> np.ndarray:
-        key = self._cache_key(files)
+        key = files_key(f"v{CACHE_VERSION} size={self.image_size}", files)
         cache = self.cache_file(split)
-        if self.cache and cache.is_file():
-            try:
-                with np.load(cache, allow_pickle=False) as stored:
-                    if str(stored["key"]) == key:
-                        return stored["images"]
-            except (OSError, KeyError, ValueError, zipfile.BadZipFile, EOFError):
-                log.warning("Ignoring unreadable cache %s: decoding the PNGs again", cache)
+        stored = read_cache(cache, key) if self.cache else None
+        if stored is not None:
+            return stored["images"]
         images = _decode(files, self.image_size)
         if self.cache:
-            _write_cache(cache, key, images)
+            write_cache(cache, key, images=images)
         return images
-
-    def _cache_key(self, files: list[Path]) -> str:
-        digest = hashlib.sha256(f"v{CACHE_VERSION} size={self.image_size}\n".encode())
-        for f in files:
-            st = f.stat()
-            digest.update(f"{f.name}\t{st.st_size}\t{st.st_mtime_ns}\n".encode())
-        return digest.hexdigest()
 
 
 def _labels(files: list[Path]) -> tuple[np.ndarray, np.ndarray]:
@@ -162,24 +148,3 @@ def _decode(files: list[Path], image_size: int | None) -> np.ndarray:
             )
         images.append(array)
     return np.stack(images)[..., None]
-
-
-def _write_cache(cache: Path, key: str, images: np.ndarray) -> None:
-    """Write atomically (temp file + rename), so a concurrent reader never sees half a file."""
-    try:
-        fd, tmp = tempfile.mkstemp(dir=cache.parent, prefix=cache.name, suffix=".tmp")
-    except OSError as err:
-        log.warning(
-            "Cannot write the decoded-image cache in %s (%s): decoding the PNGs on every run; "
-            "make the folder writable to cache them",
-            cache.parent,
-            err.strerror or err,
-        )
-        return
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez_compressed(f, key=np.array(key), images=images)
-        os.replace(tmp, cache)
-    except OSError as err:
-        Path(tmp).unlink(missing_ok=True)
-        log.warning("Cannot write %s (%s): decoding the PNGs on every run", cache, err)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import lightning as L
@@ -53,6 +53,11 @@ class ImageClassifier(L.LightningModule):
             # In place (nn.Module.compile): the state dict keeps its keys, so checkpoints
             # load into compiled and plain networks alike.
             self.net.compile(**({} if compile is True else dict(compile)))
+        # Input standardisation (set_input_normalization); None leaves inputs as loaded.
+        # Not persistent: the datamodule recomputes the statistics from the training
+        # images, so checkpoints keep the same keys with or without them.
+        self.register_buffer("input_mean", None, persistent=False)
+        self.register_buffer("input_std", None, persistent=False)
         self.criterion = nn.CrossEntropyLoss()
         n = net.num_classes
         # validate_args=False: the per-step value checks cost more than LeNet-5's step on CPU.
@@ -66,7 +71,16 @@ class ImageClassifier(L.LightningModule):
         self.val_acc_best = MaxMetric()
         self.val_acc_best.persistent(True)  # in checkpoints: a resumed run knows its best epoch
 
+    def set_input_normalization(self, mean: Sequence[float], std: Sequence[float]) -> None:
+        """Standardise each input channel, ``(x - mean) / std``, before the network: the
+        datamodule's ``channel_stats`` (``auglab.job.build_data_and_model`` sets them)."""
+        shape = (1, len(mean), 1, 1)
+        self.input_mean = torch.tensor(mean, dtype=torch.float32, device=self.device).view(shape)
+        self.input_std = torch.tensor(std, dtype=torch.float32, device=self.device).view(shape)
+
     def forward(self, x: Tensor) -> Tensor:
+        if self.input_mean is not None:
+            x = (x - self.input_mean) / self.input_std
         if x.dim() == 4:
             x = x.contiguous(memory_format=self.memory_format)
         return self.net(x)
