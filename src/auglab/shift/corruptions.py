@@ -34,7 +34,7 @@ import torch
 from scipy.ndimage import gaussian_filter
 
 from auglab.shift.edges import canny_edges as find_edges
-from auglab.shift.plasma import plasma_fractal
+from auglab.shift.plasma import plasma_fractals
 
 
 # ---- per-image random draws --------------------------------------------------------------
@@ -209,8 +209,10 @@ def fog(images: np.ndarray, draws: Draws, c: tuple[float, float]) -> np.ndarray:
     n, h, w, _ = images.shape
     size = 2 ** math.ceil(math.log2(max(256 * scale_of(images), h, w)))
     plasma = np.empty((n, h, w, 1))
-    for i, rng in enumerate(draws.generators()):
-        plasma[i, ..., 0] = plasma_fractal(size, decay, rng)[:h, :w]
+    rngs = draws.generators()
+    for start in range(0, n, 8):  # 8 maps at a time: fastest, the arrays stay in cache
+        maps = plasma_fractals(size, decay, rngs[start : start + 8])
+        plasma[start : start + 8, ..., 0] = maps[:, :h, :w]
     x = images / 255.0
     peak = x.max(axis=(1, 2, 3), keepdims=True)
     out = (x + strength * plasma) * (peak / (peak + strength))

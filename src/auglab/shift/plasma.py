@@ -12,11 +12,14 @@ Each pass halves the step between known points: the centre of each square of fou
 corners takes their mean plus noise (square step), then the midpoint of each edge takes
 the mean of its two corners and the two centres beside it plus noise (diamond step). The
 noise of a pass is ``wibble * U(-wibble, wibble)``, ``wibble`` starting at 100 and divided
-by ``decay`` after each pass. Draws come from the generator passed in: per pass the square
-step's field, then the diamond step's two (row-edge, then column-edge midpoints).
+by ``decay`` after each pass. Each map's noise is one draw from its own generator, used
+pass by pass: the square step's field, then the diamond step's two (row-edge, then
+column-edge midpoints).
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -25,29 +28,36 @@ def plasma_fractal(size: int, decay: float, rng: np.random.Generator) -> np.ndar
     """A (size, size) float64 map in [0, 1] (min 0, max 1 over the whole map); ``size`` a
     power of two; larger ``decay``: noise fades faster, smoother clouds (MNIST-C's
     ``wibbledecay``, 1.4-2)."""
+    return plasma_fractals(size, decay, [rng])[0]
+
+
+def plasma_fractals(size: int, decay: float, rngs: Sequence[np.random.Generator]) -> np.ndarray:
+    """(len(rngs), size, size) maps, map ``i`` drawn from ``rngs[i]`` alone (one uniform
+    draw of all its noise, pass by pass); the passes run on all maps at once."""
     if size < 2 or size & (size - 1):
         raise ValueError(f"plasma size must be a power of two >= 2, got {size}")
-    field = np.zeros((size, size))
-    step, wibble = size, 100.0
-    while step >= 2:
-        half = step // 2
-        corners = field[::step, ::step]
+    passes = int(np.log2(size))
+    counts = [3 * 4**k for k in range(passes)]  # three fields of (2^k)^2 points per pass
+    noise = np.stack([rng.uniform(-1, 1, sum(counts)) for rng in rngs])
+    field = np.zeros((len(rngs), size, size))
+    step, wibble, used = size, 100.0, 0
+    for count in counts:
+        half, k = step // 2, size // step
+        fields = noise[:, used : used + count].reshape(-1, 3, k, k) * wibble * wibble
+        used += count
+        corners = field[:, ::step, ::step]
         # Square step: each square's four corners (the map wraps, so the last square's
         # right and lower corners are the first row's and column's).
-        square = corners + np.roll(corners, -1, axis=0)
-        square = square + np.roll(square, -1, axis=1)
-        field[half::step, half::step] = square / 4 + _noise(rng, wibble, corners.shape)
-        centres = field[half::step, half::step]
+        square = corners + np.roll(corners, -1, axis=1)
+        square = square + np.roll(square, -1, axis=2)
+        field[:, half::step, half::step] = square / 4 + fields[:, 0]
+        centres = field[:, half::step, half::step]
         # Diamond step: a midpoint on a row of corners has corners left and right and
         # centres above and below; one on a column of corners, the transpose.
-        row_mid = centres + np.roll(centres, 1, axis=0) + corners + np.roll(corners, -1, axis=1)
-        field[::step, half::step] = row_mid / 4 + _noise(rng, wibble, corners.shape)
-        col_mid = centres + np.roll(centres, 1, axis=1) + corners + np.roll(corners, -1, axis=0)
-        field[half::step, ::step] = col_mid / 4 + _noise(rng, wibble, corners.shape)
+        row_mid = centres + np.roll(centres, 1, axis=1) + corners + np.roll(corners, -1, axis=2)
+        field[:, ::step, half::step] = row_mid / 4 + fields[:, 1]
+        col_mid = centres + np.roll(centres, 1, axis=2) + corners + np.roll(corners, -1, axis=1)
+        field[:, half::step, ::step] = col_mid / 4 + fields[:, 2]
         step, wibble = half, wibble / decay
-    field -= field.min()
-    return field / field.max()
-
-
-def _noise(rng: np.random.Generator, wibble: float, shape: tuple[int, ...]) -> np.ndarray:
-    return wibble * rng.uniform(-wibble, wibble, shape)
+    field -= field.min(axis=(1, 2), keepdims=True)
+    return field / field.max(axis=(1, 2), keepdims=True)
