@@ -79,8 +79,9 @@ def glass_blur(images: np.ndarray, draws: Draws, c: tuple[float, int, int]) -> n
         for i in range(h - delta, delta, -1)
         for j in range(w - delta, delta, -1)
     ]
-    for start in range(0, n, _CHUNK):
-        part = slice(start, min(n, start + _CHUNK))
+    chunk_size = max(1, min(_CHUNK, 2_000_000 // len(visits)))  # bounds the draws' memory
+    for start in range(0, n, chunk_size):
+        part = slice(start, min(n, start + chunk_size))
         chunk = x[part]
         rngs = [np.random.default_rng(int(seed)) for seed in draws.seeds[part]]
         swap = np.stack([rng.random(len(visits)) < 0.5 for rng in rngs], 1)

@@ -201,22 +201,40 @@ def fog(images: np.ndarray, draws: Draws, c: tuple[float, float]) -> np.ndarray:
     (``auglab.shift.plasma``, ``wibbledecay`` ``c[1]``) rescaled to [0, 1] as a whole,
     then scale by ``peak / (peak + c[0])`` for the image's brightest value ``peak``.
 
-    Larger images crop a map 256 x their scale (rounded up to a power of two). Not
-    ``RandomFog``: it refuses grey images and whitens a disc in the centre, where a digit
-    is, rather than laying a haze.
+    Larger images take the 28-pixel corner resized to them (a map grown to their scale
+    would cost (256 x scale)^2 per image, and its extra detail is below a pixel of the
+    28-pixel haze). Not ``RandomFog``: it refuses grey images and whitens a disc in the
+    centre, where a digit is, rather than laying a haze.
     """
     strength, decay = c
     n, h, w, _ = images.shape
-    size = 2 ** math.ceil(math.log2(max(256 * scale_of(images), h, w)))
-    plasma = np.empty((n, h, w, 1))
+    small = _at_28(images)
+    size = max(256, 2 ** math.ceil(math.log2(max(small))))
+    plasma = np.empty((n, *small))
     rngs = draws.generators()
     for start in range(0, n, 8):  # 8 maps at a time: fastest, the arrays stay in cache
         maps = plasma_fractals(size, decay, rngs[start : start + 8])
-        plasma[start : start + 8, ..., 0] = maps[:, :h, :w]
+        plasma[start : start + 8] = maps[:, : small[0], : small[1]]
     x = images / 255.0
     peak = x.max(axis=(1, 2, 3), keepdims=True)
-    out = (x + strength * plasma) * (peak / (peak + strength))
+    out = (x + strength * _grow(plasma, (h, w))) * (peak / (peak + strength))
     return np.rint(np.clip(out, 0, 1) * 255).astype(np.uint8)
+
+
+def _at_28(images: np.ndarray) -> tuple[int, int]:
+    """The images' (height, width) at MNIST's scale, 28 on the shorter side."""
+    s = scale_of(images)
+    return max(1, round(images.shape[1] / s)), max(1, round(images.shape[2] / s))
+
+
+def _grow(fields: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """(N, h, w) fields resized to (N, *shape, 1), bilinear (as they are if equal)."""
+    if fields.shape[1:] != shape:
+        grown = torch.nn.functional.interpolate(
+            torch.from_numpy(fields[:, None]), size=shape, mode="bilinear"
+        )
+        fields = grown[:, 0].numpy()
+    return fields[..., None]
 
 
 def spatter(
@@ -232,19 +250,13 @@ def spatter(
     """
     mean, std, sigma, threshold, mask_sigma = c
     n, h, w, _ = images.shape
-    s = scale_of(images)
-    small = (max(1, round(h / s)), max(1, round(w / s)))
+    small = _at_28(images)
     liquid = np.stack([rng.normal(mean, std, small) for rng in draws.generators()])
     liquid = gaussian_filter(liquid, (0, sigma, sigma), mode="nearest", truncate=4.0)
     mask = (liquid > threshold).astype(np.float64)
     weight = gaussian_filter(mask, (0, mask_sigma, mask_sigma), mode="nearest", truncate=4.0)
     weight[weight < 0.8] = 0
-    if small != (h, w):
-        grown = torch.nn.functional.interpolate(
-            torch.from_numpy(weight[:, None]), size=(h, w), mode="bilinear"
-        )
-        weight = grown[:, 0].numpy()
-    weight = weight[..., None]
+    weight = _grow(weight, (h, w))
     return np.rint(images * (1 - weight) + _MUD * weight).astype(np.uint8)
 
 
