@@ -8,11 +8,11 @@ dataset here (grey or colour, 28 to 128 pixels), reproducibly, from the test spl
   a corrupted image does not depend on the batch it came in or on the rest of the set.
 - Faithful: severities 1-5 take MNIST-C's parameters (``corruptions.py`` of
   google-research/mnist-c) and the default severity is the one its functions default to.
-  Shot noise, fog, spatter, and (in ``blur`` and ``strokes``) motion blur, glass blur,
-  dotted line and zigzag follow its algorithms step by step; the rest use the image
-  libraries already used for augmentation (albumentations, OpenCV, torchvision), which
-  differ from its skimage code in detail (noted per corruption). A fixed CNN's accuracy
-  on each is within a point of its accuracy on MNIST-C's own images
+  Each follows its algorithm step by step, written in numpy, scipy and OpenCV (motion
+  and glass blur in ``blur``, dotted line and zigzag in ``strokes``, canny in
+  ``edges``); impulse noise and brightness are albumentations' same operations. A fixed
+  CNN's accuracy on each is within a point of its accuracy on MNIST-C's own images, and
+  tests/shift/test_mnist_c_fidelity.py holds the authors' output statistics
   (bench/mnist_c_reference.py, docs/mnist_c_fidelity.md).
 - Any size: MNIST-C's lengths are in 28-pixel units and scale with ``min(H, W) / 28``.
 
