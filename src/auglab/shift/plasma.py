@@ -1,56 +1,63 @@
-"""A plasma fractal (diamond-square, Fournier, Fussell & Carpenter 1982) for the fog
-corruption: a cloud-like field in [0, 1] whose detail fades with ``roughness``.
+"""The plasma fractal behind the fog corruption, as MNIST-C makes it (``plasma_fractal`` of
+google-research/mnist-c, after Fournier, Fussell & Carpenter's diamond-square, 1982).
 
-Diamond-square refines a coarse grid by doubling it: each new point between four
-diagonal neighbours (the diamond step) and then each between four axial ones (the
-square step) takes their mean plus noise, and the noise shrinks by ``roughness`` each
-time. Here each refinement runs on the whole grid at once (the means as 3x3
-convolutions that see zero beyond the border), the grid is rescaled to [0, 1] after
-each, and the draws come from the generator passed in, in this order: the 3x3 seed
-grid, then one field of noise per refinement. With these steps and draws the field is
-the one albumentations 2.0 makes for its plasma transforms, so fog's images did not
-change when auglab stopped importing that function from albumentations' internals.
+Why this one: fog's strength depends on how much of the [0, 1] range a 28-pixel patch
+covers. MNIST-C grows a 256-pixel map, rescales the *whole map* to [0, 1] and crops 28
+pixels of it, so a patch usually spans only part of the range; a field grown to 28 pixels
+and rescaled on its own spans all of it, a far denser fog (a fixed CNN read 40% of
+MNIST-C's fog images right but 24% of such ones).
+
+The algorithm: on a square map that wraps around (a torus), one anchor point (0, 0) is 0.
+Each pass halves the step between known points: the centre of each square of four known
+corners takes their mean plus noise (square step), then the midpoint of each edge takes
+the mean of its two corners and the two centres beside it plus noise (diamond step). The
+noise of a pass is ``wibble * U(-wibble, wibble)``, ``wibble`` starting at 100 and divided
+by ``decay`` after each pass. Each map's noise is one draw from its own generator, used
+pass by pass: the square step's field, then the diamond step's two (row-edge, then
+column-edge midpoints).
 """
 
 from __future__ import annotations
 
-import cv2
+from collections.abc import Sequence
+
 import numpy as np
 
-#: The mean of the four diagonal neighbours (diamond step) and of the four axial ones
-#: (square step).
-_DIAGONAL = np.float32([[0.25, 0.0, 0.25], [0.0, 0.0, 0.0], [0.25, 0.0, 0.25]])
-_AXIAL = np.float32([[0.0, 0.25, 0.0], [0.25, 0.0, 0.25], [0.0, 0.25, 0.0]])
+
+def plasma_fractal(size: int, decay: float, rng: np.random.Generator) -> np.ndarray:
+    """A (size, size) float64 map in [0, 1] (min 0, max 1 over the whole map); ``size`` a
+    power of two; larger ``decay``: noise fades faster, smoother clouds (MNIST-C's
+    ``wibbledecay``, 1.4-2)."""
+    return plasma_fractals(size, decay, [rng])[0]
 
 
-def plasma_fractal(
-    shape: tuple[int, int], roughness: float, rng: np.random.Generator
-) -> np.ndarray:
-    """A (height, width) float32 field in [0, 1]: a plasma fractal grown from a 3x3 grid by
-    diamond-square until it covers ``shape``, its noise scaled by ``roughness ** k`` at
-    refinement k (below 1: smoother clouds), cropped to ``shape``."""
-    height, width = shape
-    side = 2 ** np.ceil(np.log2(max(shape) - 1)) + 1  # a 2^k + 1 grid covers the image
-    refinements = int(np.log2(side - 1) - 1)  # 3 -> 5 -> 9 -> ... -> side
-    noise_scales = np.float32([roughness**k for k in range(refinements)])
-    grid = rng.uniform(-1, 1, (3, 3)).astype(np.float32)
-    for noise_scale in noise_scales:
-        grid = _refine(grid, noise_scale, rng)
-    return np.clip(_unit(grid[:height, :width]), 0, 1)
-
-
-def _refine(grid: np.ndarray, noise_scale: float, rng: np.random.Generator) -> np.ndarray:
-    """One diamond-square step: a (2h - 1, 2w - 1) grid from an (h, w) one, in [0, 1]."""
-    height, width = 2 * grid.shape[0] - 1, 2 * grid.shape[1] - 1
-    noise = rng.uniform(-noise_scale, noise_scale, (height, width)).astype(np.float32)
-    finer = np.zeros((height, width), dtype=np.float32)
-    finer[::2, ::2] = grid + noise[::2, ::2]  # the known points, jittered
-    for kernel in (_DIAGONAL, _AXIAL):
-        mean = cv2.filter2D(finer, -1, kernel, borderType=cv2.BORDER_CONSTANT)
-        finer += (mean + noise) * (mean > 0)  # only where neighbours already hold values
-    return _unit(finer)
-
-
-def _unit(field: np.ndarray) -> np.ndarray:
-    """``field`` rescaled to span [0, 1] (float32)."""
-    return cv2.normalize(field, None, 0, 1, cv2.NORM_MINMAX, dtype=cv2.CV_32F)
+def plasma_fractals(size: int, decay: float, rngs: Sequence[np.random.Generator]) -> np.ndarray:
+    """(len(rngs), size, size) maps, map ``i`` drawn from ``rngs[i]`` alone (one uniform
+    draw of all its noise, pass by pass); the passes run on all maps at once."""
+    if size < 2 or size & (size - 1):
+        raise ValueError(f"plasma size must be a power of two >= 2, got {size}")
+    passes = int(np.log2(size))
+    counts = [3 * 4**k for k in range(passes)]  # three fields of (2^k)^2 points per pass
+    noise = np.stack([rng.uniform(-1, 1, sum(counts)) for rng in rngs])
+    field = np.zeros((len(rngs), size, size))
+    step, wibble, used = size, 100.0, 0
+    for count in counts:
+        half, k = step // 2, size // step
+        fields = noise[:, used : used + count].reshape(-1, 3, k, k) * wibble * wibble
+        used += count
+        corners = field[:, ::step, ::step]
+        # Square step: each square's four corners (the map wraps, so the last square's
+        # right and lower corners are the first row's and column's).
+        square = corners + np.roll(corners, -1, axis=1)
+        square = square + np.roll(square, -1, axis=2)
+        field[:, half::step, half::step] = square / 4 + fields[:, 0]
+        centres = field[:, half::step, half::step]
+        # Diamond step: a midpoint on a row of corners has corners left and right and
+        # centres above and below; one on a column of corners, the transpose.
+        row_mid = centres + np.roll(centres, 1, axis=1) + corners + np.roll(corners, -1, axis=2)
+        field[:, ::step, half::step] = row_mid / 4 + fields[:, 1]
+        col_mid = centres + np.roll(centres, 1, axis=2) + corners + np.roll(corners, -1, axis=1)
+        field[:, half::step, ::step] = col_mid / 4 + fields[:, 2]
+        step, wibble = half, wibble / decay
+    field -= field.min(axis=(1, 2), keepdims=True)
+    return field / field.max(axis=(1, 2), keepdims=True)
