@@ -93,6 +93,7 @@ def test_convolutions_start_kaiming_normal_and_the_head_as_reset_head_makes_it()
     assert torch.all(net.head.bias == 0)
 
 
+@pytest.mark.slow
 def test_a_few_sgd_steps_lower_the_loss_on_a_tiny_batch():
     torch.manual_seed(0)
     net = ResNet(num_classes=3, input_shape=(1, 64, 64), dropout=0.2)
