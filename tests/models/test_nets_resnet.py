@@ -88,8 +88,10 @@ def test_reset_head_keeps_the_backbone_at_any_size():
 def test_convolutions_start_kaiming_normal_and_the_head_as_reset_head_makes_it():
     torch.manual_seed(0)
     net = ResNet(num_classes=10, input_shape=(3, 32, 32), width=64)
-    conv = net.stages[2][1].conv1.weight  # 256 -> 256 channels, fan_out = 256 * 9
+    conv = net.stages[2][1].conv1.weight  # 256 -> 256 channels: fan-in 256 * 9
     assert conv.std().item() == pytest.approx((2 / (256 * 9)) ** 0.5, rel=0.05)
+    stem = net.stem[0].weight  # 3 channels: fan-in 27, not fan-out 64 * 9
+    assert stem.std().item() == pytest.approx((2 / 27) ** 0.5, rel=0.15)
     assert torch.all(net.head.bias == 0)
 
 
