@@ -20,6 +20,8 @@ from auglab.models.nets import (
     KaggleCNN,
     LeNet5,
     LeNet5Classic,
+    ResNet,
+    ResNet18Transfer,
     VGG16Transfer,
 )
 
@@ -55,6 +57,11 @@ NETS = {
     "fingers_cnn": (FingersCNN, (1, 128, 128), 6, 204_070),
     # E5's printed count: the same + BN 4*(64+32) = 384
     "fingers_cnn_bn": (partial(FingersCNN, batch_norm=True), (1, 128, 128), 6, 204_454),
+    # convs: stem 432 + stages 9,216 + 32,768 + 131,072 (1x1 shortcuts included);
+    # BN 4*464 = 1,856; head 650
+    "resnet": (ResNet, (3, 32, 32), 10, 175_994),
+    # torchvision's 11,689,512 - fc 513,000 + BN statistics 2*4,800 + head 5,130
+    "resnet18_transfer": (ResNet18Transfer, (3, 64, 64), 10, 11_191_242),
 }
 IDS = list(NETS)
 
@@ -135,6 +142,8 @@ def test_backbone_parameter_names_do_not_depend_on_num_classes(name):
         (AllConvNet, 1, 27),  # 27 -> 23 -> 11 -> 7 -> 3 -> 1
         (FingersCNN, 1, 8),  # 8 -conv4/2-> 3 -conv3/2-> 1
         (VGG16Transfer, 3, 32),  # five 2x2 pools
+        (ResNet, 3, 8),  # two stride-2 stages: a 2x2 last map
+        (ResNet18Transfer, 1, 32),  # five halvings
     ],
 )
 def test_smallest_input_works_and_one_pixel_less_is_refused_with_the_fix(factory, channels, size):
@@ -227,6 +236,8 @@ def test_lenet5_keeps_its_head_contract():
         ("softmax_regression", (1, 128, 128), 6),
         ("mlp", (1, 128, 128), 6),
         ("fingers_cnn", (1, 128, 128), 6),
+        ("resnet", (1, 96, 96), 6),
+        ("resnet18_transfer", (1, 64, 64), 6),
     ],
 )
 def test_model_yaml_builds_its_net_from_the_datas_shapes(yaml, shape, classes):
@@ -234,7 +245,7 @@ def test_model_yaml_builds_its_net_from_the_datas_shapes(yaml, shape, classes):
         cfg = compose("train", overrides=[f"model={yaml}"]).model
     assert cfg._target_ == "auglab.models.ImageClassifier"
     assert "num_classes" not in cfg.net and "input_shape" not in cfg.net
-    if yaml == "vgg16_transfer":
+    if yaml in ("vgg16_transfer", "resnet18_transfer"):
         cfg.net.weights = None  # imagenet needs the network; its error has its own test
     net = instantiate(cfg.net, num_classes=classes, input_shape=shape)
     assert net.eval()(torch.rand(1, *shape)).shape == (1, classes)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import urllib.error
-
 import pytest
 import torch
 import torchvision
@@ -19,20 +17,6 @@ def vgg16_state() -> dict[str, torch.Tensor]:
     torch.manual_seed(0)
     state = torchvision.models.vgg16(weights=None).state_dict()
     return {k: v for k, v in state.items() if k.startswith(("features.", "classifier.6."))}
-
-
-@pytest.fixture
-def offline(monkeypatch, tmp_path):
-    """An empty torch hub dir, and a download that fails as it does without internet."""
-    monkeypatch.setattr(torch.hub, "_hub_dir", str(tmp_path / "hub"))
-    attempts = []
-
-    def no_network(url, *args, **kwargs):
-        attempts.append(url)
-        raise urllib.error.URLError("[Errno -2] Name or service not known")
-
-    monkeypatch.setattr(torch.hub, "download_url_to_file", no_network)
-    return attempts
 
 
 def features_of(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

@@ -11,6 +11,8 @@ from auglab.models.nets.head import HeadNet
 from auglab.models.nets.kaggle_cnn import KaggleCNN
 from auglab.models.nets.lenet5 import LeNet5, LeNet5Classic
 from auglab.models.nets.mlp import MLP
+from auglab.models.nets.resnet import ResNet
+from auglab.models.nets.resnet18 import ResNet18Transfer
 from auglab.models.nets.vgg import VGG16Transfer
 
 __all__ = [
@@ -22,5 +24,7 @@ __all__ = [
     "KaggleCNN",
     "LeNet5",
     "LeNet5Classic",
+    "ResNet",
+    "ResNet18Transfer",
     "VGG16Transfer",
 ]

@@ -4,19 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from urllib.parse import urlparse
 
-import torch
 from torch import Tensor, nn
 from torchvision.models import VGG16_Weights
 from torchvision.models.vgg import cfgs, make_layers
 
-from auglab.errors import ConfigError
 from auglab.models.nets.head import HeadNet, linear_head
 from auglab.models.nets.init import keras_init
 from auglab.models.nets.layers import dense_stack
+from auglab.models.nets.pretrained import (
+    ImageNetInput,
+    check_rgb_or_grey,
+    hub_checkpoint_path,
+    matching_state,
+    read_state,
+)
 from auglab.models.nets.shapes import require_min_size
-from auglab.models.transfer import load_torch_file
 
 IMAGENET = VGG16_Weights.IMAGENET1K_V1
 FEATURES = "features."
@@ -45,13 +48,9 @@ class VGG16Transfer(HeadNet):
         normalize: bool = True,
     ) -> None:
         super().__init__()
-        channels = int(input_shape[0])
-        if channels not in (1, 3):
-            raise ConfigError(
-                f"VGG16Transfer takes 1- or 3-channel images but the data gives {channels}: "
-                "use RGB or greyscale data"
-            )
+        check_rgb_or_grey("VGG16Transfer", input_shape)
         require_min_size("VGG16Transfer", input_shape, self.MIN_SIZE)
+        self.imagenet_input = ImageNetInput(IMAGENET, normalize)
         # Exactly the layers of torchvision's vgg16().features (a test compares them),
         # without allocating the 120M-parameter ImageNet classifier we would discard.
         self.features = make_layers(cfgs["D"])
@@ -60,61 +59,18 @@ class VGG16Transfer(HeadNet):
         self.head = linear_head(64, num_classes)
         keras_init(self)
         if weights is not None:
-            self.features.load_state_dict(_features_state(str(weights), self.features))
-        self.normalize = bool(normalize)
-        transform = IMAGENET.transforms()
-        self.register_buffer(
-            "mean", torch.tensor(transform.mean).view(1, 3, 1, 1), persistent=False
-        )
-        self.register_buffer("std", torch.tensor(transform.std).view(1, 3, 1, 1), persistent=False)
+            state = read_state(str(weights), IMAGENET, "VGG16", "vgg16")
+            self.features.load_state_dict(
+                matching_state(
+                    state, self.features, FEATURES, str(weights), "VGG16's features", "vgg16"
+                )
+            )
 
     def forward(self, x: Tensor) -> Tensor:
-        if x.shape[1] == 1:
-            x = x.expand(-1, 3, -1, -1)
-        if self.normalize:
-            x = (x - self.mean) / self.std
+        x = self.imagenet_input(x)
         return self.head(self.hidden(self.pool(self.features(x))))
 
 
 def imagenet_cache_path() -> Path:
     """Where torch hub looks for (and downloads) torchvision's ImageNet VGG16 file."""
-    return Path(torch.hub.get_dir()) / "checkpoints" / Path(urlparse(IMAGENET.url).path).name
-
-
-def _read_state(weights: str) -> dict[str, Tensor]:
-    if weights == "imagenet":
-        try:
-            return IMAGENET.get_state_dict(progress=False)
-        except Exception as err:  # offline, refused, truncated: one message, one set of fixes
-            raise ConfigError(
-                f"pretrained VGG16 weights unavailable ({type(err).__name__}: {err}): put the "
-                f"torchvision file at {imagenet_cache_path()} or set "
-                "model.net.weights=<path to .pth> or model.net.weights=null"
-            ) from None
-    state = load_torch_file(
-        weights,
-        "model.net.weights",
-        "give a torchvision VGG16 state_dict (.pth, saved with "
-        "torch.save(torchvision.models.vgg16(...).state_dict(), path)), imagenet, or null",
-        weights_only=True,
-    )
-    if not isinstance(state, dict):
-        raise ConfigError(
-            f"model.net.weights={weights} holds no state_dict: save model.state_dict()"
-        )
-    return state
-
-
-def _features_state(weights: str, features: nn.Module) -> dict[str, Tensor]:
-    """The ``features.*`` tensors of ``weights``, checked against VGG16's layers."""
-    found = {
-        k[len(FEATURES) :]: v for k, v in _read_state(weights).items() if k.startswith(FEATURES)
-    }
-    wanted = features.state_dict()
-    bad = sorted(k for k in wanted if k not in found or found[k].shape != wanted[k].shape)
-    if bad:
-        raise ConfigError(
-            f"model.net.weights={weights} lacks VGG16's features (missing or misshapen: "
-            f"{', '.join(FEATURES + k for k in bad[:4])}): give a torchvision vgg16 state_dict"
-        )
-    return {k: found[k] for k in wanted}
+    return hub_checkpoint_path(IMAGENET)
