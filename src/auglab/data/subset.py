@@ -11,6 +11,8 @@ Two seeds can decide it, and they mean different things:
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Mapping
 
 import numpy as np
@@ -19,18 +21,54 @@ from auglab.checks import check_int
 from auglab.errors import ConfigError
 
 SUBSET_MODES = ("reference", "first", "stratified")
+#: ``data.size=all``: every image of the training pool, as null.
+ALL = "all"
 
 
-def check_size(size: object) -> int | None:
-    """Refuse anything that is not a positive whole number (or null for "all")."""
-    return check_int(
-        size,
-        "data.size",
-        1,
-        allow_none=True,
-        hint="the number of training images in digits, such as data.size=1000 "
-        "(1e3 is a float), or data.size=null for all",
+def check_size(size: object) -> int | float | None:
+    """A count (whole number >= 1), a fraction of the training pool in (0, 1], or None.
+
+    ``all`` (any case) and null mean every image of the pool; a fraction is resolved by
+    ``resolve_size`` once the pool is known. A count stays an ``int``, so a sweep dir's
+    fingerprints of counts are those made before fractions existed.
+    """
+    if size is None or (isinstance(size, str) and size.strip().lower() == ALL):
+        return None
+    if isinstance(size, numbers.Integral) and not isinstance(size, bool) and size >= 1:
+        return int(size)
+    if (
+        isinstance(size, numbers.Real)
+        and not isinstance(size, bool | numbers.Integral)
+        and math.isfinite(size)
+        and 0 < size <= 1
+    ):
+        return float(size)
+    whole_float = isinstance(size, float) and math.isfinite(size) and size > 1 and size.is_integer()
+    hint = f" ({size!r} is a float: write {int(size)} for a count)" if whole_float else ""
+    raise ConfigError(
+        f"data.size={size!r} is not a size{hint}: use a count of training images such as "
+        "data.size=1000, a fraction of the training pool in (0, 1] such as data.size=0.1, "
+        "or data.size=all (null) for all of them"
     )
+
+
+def resolve_size(size: int | float | None, available: int) -> int | None:
+    """The count of images ``size`` means in a pool of ``available``: a fraction rounds to
+    the nearest whole image (at least 1); 1.0 and None are the whole pool (None)."""
+    if size is None or isinstance(size, int):
+        return size
+    if size >= 1:
+        return None
+    return max(1, round(size * available))
+
+
+def size_label(size: int | float | None) -> str:
+    """``1,000``, ``10%`` or ``all``: a size as the study's lines say it."""
+    if size is None or size == 1.0 and isinstance(size, float):
+        return ALL
+    if isinstance(size, float):
+        return f"{size * 100:g}%"
+    return f"{size:,}"
 
 
 def check_subset_seed(subset_seed: object) -> int | None:
