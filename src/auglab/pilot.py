@@ -62,6 +62,7 @@ def measure(cfg: DictConfig, threads: int, import_s: float = 0.0) -> Costs:
     torch.set_num_threads(threads)
     try:
         datamodule, model = build_data_and_model(_pilot_config(cfg))
+        datamodule.setup("test")  # its size is part of the cost
         device = _device(cfg)
         model.to(device)
         start_s = import_s + time.perf_counter() - began
@@ -75,7 +76,7 @@ def measure(cfg: DictConfig, threads: int, import_s: float = 0.0) -> Costs:
         start_s=start_s,
         pool_size=int(datamodule.pool_size or datamodule.train_size or 0),
         val_images=len(datamodule.val_set),
-        test_images=len(datamodule.test_set) if datamodule.test_set is not None else 0,
+        test_images=len(datamodule.test_set),
         seconds=import_s + time.perf_counter() - began,
     )
 
@@ -94,8 +95,8 @@ def _on(device: torch.device, batches: Iterable) -> Iterator[tuple[torch.Tensor,
 
 
 def _pilot_config(cfg: DictConfig) -> DictConfig:
-    """``cfg`` resolvable outside a job: no synthetic set (its dir is the job's), the test
-    split read too (its size is part of the cost)."""
+    """``cfg`` resolvable outside a job: no synthetic set (its dir is the job's), no loader
+    workers."""
     cfg = OmegaConf.create(OmegaConf.to_container(cfg, resolve=False))
     with open_dict(cfg):
         cfg.data.synthetic_size = None

@@ -43,12 +43,12 @@ def check_size(size: object) -> int | float | None:
         and 0 < size <= 1
     ):
         return float(size)
-    whole_float = isinstance(size, float) and math.isfinite(size) and size > 1 and size.is_integer()
-    hint = f" ({size!r} is a float: write {int(size)} for a count)" if whole_float else ""
+    whole_float = isinstance(size, float) and math.isfinite(size) and size.is_integer()
+    hint = f"; {size!r} is a float: write data.size={int(size)}" if whole_float and size > 1 else ""
     raise ConfigError(
-        f"data.size={size!r} is not a size{hint}: use a count of training images such as "
-        "data.size=1000, a fraction of the training pool in (0, 1] such as data.size=0.1, "
-        "or data.size=all (null) for all of them"
+        f"data.size={size!r} must be a whole number >= 1 (a count of training images, such as "
+        "data.size=1000), a fraction of the training pool in (0, 1] (such as data.size=0.1), "
+        f"or all (null) for every image{hint}"
     )
 
 
@@ -60,15 +60,6 @@ def resolve_size(size: int | float | None, available: int) -> int | None:
     if size >= 1:
         return None
     return max(1, round(size * available))
-
-
-def size_label(size: int | float | None) -> str:
-    """``1,000``, ``10%`` or ``all``: a size as the study's lines say it."""
-    if size is None or size == 1.0 and isinstance(size, float):
-        return ALL
-    if isinstance(size, float):
-        return f"{size * 100:g}%"
-    return f"{size:,}"
 
 
 def check_subset_seed(subset_seed: object) -> int | None:
