@@ -211,7 +211,7 @@ def test_the_study_in_one_word_estimates_reports_progress_and_writes_the_report(
         "shrink with fewer values of data.size (2) or aug (2), or a lower trainer.max_epochs (1)"
     )
     progress = [line.split("] ")[-1] for line in out.splitlines() if "Progress: " in line]
-    assert progress[-1].startswith("Progress: 4/4 finished, 0 failed, 0 left; all ended in ")
+    assert progress[-1].startswith("Progress: 4/4 finished, 0 left; all ended in ")
     assert all(p.startswith("Progress: ") for p in progress) and len(progress) <= 4
     records = [record(sweep / str(n)) for n in range(4)]
     trained = {o: r["train_size"] for r in records for o in r["overrides"] if "data.size" in o}

@@ -28,11 +28,11 @@ def test_the_last_line_says_how_long_the_sweep_took_and_stopped_jobs_are_named()
         "Progress: 3/4 finished, 1 failed, 0 left; all ended in 2 min"
     )
     stopped = Tally(total=5, finished=1, stopped=2, elapsed_s=30)
-    assert stopped.line().startswith("Progress: 1/5 finished, 0 failed, 2 stopped, 2 left; ")
+    assert stopped.line().startswith("Progress: 1/5 finished, 2 stopped, 2 left; ")
 
 
 def test_before_any_job_ended_there_is_no_time_left_to_tell():
-    assert Tally(total=3, elapsed_s=50).line() == "Progress: 0/3 finished, 0 failed, 3 left"
+    assert Tally(total=3, elapsed_s=50).line() == "Progress: 0/3 finished, 3 left"
     assert Tally(total=3).seconds_left is None
     assert Tally(total=3).figures()["progress/seconds_left"] == -1.0
 
@@ -64,7 +64,7 @@ def test_the_watcher_says_a_line_each_time_more_jobs_ended(tmp_path, caplog):
         write_job(tmp_path, 1, ["data.size=200"], None, status="failed")
         write_job(tmp_path, 2, ["data.size=300"], 0.8)
     lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Progress")]
-    assert lines[0].startswith("Progress: 1/3 finished, 0 failed, 2 left; about ")
+    assert lines[0].startswith("Progress: 1/3 finished, 2 left; about ")
     assert lines[-1].startswith("Progress: 2/3 finished, 1 failed, 0 left; all ended in ")
     assert len(lines) == len(set(lines)) == 2  # one line per change, none repeated
 

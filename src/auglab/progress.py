@@ -1,7 +1,7 @@
 """While a sweep runs: a line each time jobs end, read from their records.
 
 ``Progress: 12/48 finished, 1 failed, 35 left; about 40 min left (65 s a job over the 13
-ended)``. A thread of the sweep's process polls the records (``auglab.record``) of the jobs
+ended)`` (failed and stopped jobs named when there are any). A thread of the sweep's process polls the records (``auglab.record``) of the jobs
 it launched, so the line is the same whatever runs them: this process (basic launcher),
 joblib's workers, or SLURM's nodes while the submitter waits. The time left is the wall
 time so far per ended job, times the jobs left: jobs running side by side count as they
@@ -58,11 +58,9 @@ class Tally:
         return self.left * self.elapsed_s / self.ended if self.ended else None
 
     def line(self) -> str:
+        failed = f", {self.failed} failed" if self.failed else ""
         stopped = f", {self.stopped} stopped" if self.stopped else ""
-        head = (
-            f"Progress: {self.finished}/{self.total} finished, {self.failed} failed{stopped}, "
-            f"{self.left} left"
-        )
+        head = f"Progress: {self.finished}/{self.total} finished{failed}{stopped}, {self.left} left"
         if self.left == 0:
             return f"{head}; all ended in {duration(self.elapsed_s)}"
         if not self.ended:
