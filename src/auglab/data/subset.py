@@ -1,5 +1,9 @@
 """Which training images a run sees: the size knob of every experiment.
 
+``data.size`` is a count (``1000``), a fraction of the training pool left once validation
+is set apart (``0.1``, resolved by ``resolve_size`` where the pool is known), or ``all``
+(null). Records and the report use the resolved count, ``train_size``.
+
 Two seeds can decide it, and they mean different things:
 
 - ``data.subset_seed`` (null by default): given, the subset is a class-stratified draw
