@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.data.formats import write_cifar10, write_digits_csv, write_fingers
-from tests.helpers import REPO, record, train
+from tests.helpers import QUICK, REPO, record, train
 
 pytestmark = pytest.mark.slow  # every test here starts train.py processes
 
@@ -192,3 +192,29 @@ def test_transfer_without_a_checkpoint_is_refused_before_training(env, tmp_path)
     )  # fmt: skip
     assert proc.returncode != 0
     assert "model.init_from" in proc.stderr.strip().splitlines()[-1]
+
+
+def test_the_study_in_one_word_estimates_reports_progress_and_writes_the_report(run_env, tmp_path):
+    """`experiment=study` on MNIST, shrunk: fraction and count sizes, two presets, timed by
+    the pilot before launch, a progress line per ended job, the report at the end."""
+    sweep = tmp_path / "study"
+    proc = train(
+        "-m", "experiment=study", "data.size=100,0.002", "aug=off,light", "data.subset_seed=0",
+        "trainer.max_epochs=1", "hydra.sweeper.estimate=true", *QUICK,
+        f"hydra.sweep.dir={sweep}", env=run_env,
+    )  # fmt: skip
+    out = proc.stdout + proc.stderr
+    plan = next(line for line in out.splitlines() if "Sweep of 4 jobs" in line)
+    assert "4 to run (jobs 0-3), 0 already finished or running elsewhere; about " in plan
+    assert " on this machine (" in plan and "ms per training image" in plan
+    assert plan.endswith(
+        "shrink with fewer values of data.size (2) or aug (2), or a lower trainer.max_epochs (1)"
+    )
+    progress = [line.split("] ")[-1] for line in out.splitlines() if "Progress: " in line]
+    assert progress[-1].startswith("Progress: 4/4 finished, 0 left; all ended in ")
+    assert all(p.startswith("Progress: ") for p in progress) and len(progress) <= 4
+    records = [record(sweep / str(n)) for n in range(4)]
+    trained = {o: r["train_size"] for r in records for o in r["overrides"] if "data.size" in o}
+    assert trained == {"data.size=100": 100, "data.size=0.002": 110}  # 0.2% of 55,000
+    report = (sweep / "report.md").read_text()
+    assert "| off " in report and "110" in report and "light" in report

@@ -58,6 +58,27 @@ def test_a_key_added_at_its_neutral_default_keeps_older_fingerprints():
     assert plain["data"] == {"size": 100, "subset_seed": None}  # left as it was
 
 
+def test_all_and_the_fraction_1_are_null_and_one_job_whatever_the_subset_seed():
+    null = fingerprint(cfg(**{"data.size": None}))
+    assert fingerprint(cfg(**{"data.size": "all"})) == null
+    assert fingerprint(cfg(**{"data.size": "ALL"})) == null
+    assert fingerprint(cfg(**{"data.size": 1.0})) == null
+    # Every draw of the whole pool is the same images: `data.subset_seed=0,1` plans one job.
+    assert fingerprint(cfg(**{"data.size": "all", "data.subset_seed": 1})) == null
+    # Counts and other fractions are jobs of their own; one image is not the whole pool.
+    prints = {fingerprint(cfg(**{"data.size": v})) for v in (None, 1, 0.5, 100)}
+    assert len(prints) == 4
+    # A null size keeps its subset seed in the fingerprint, as before `all` existed.
+    assert fingerprint(cfg(**{"data.size": None, "data.subset_seed": 1})) != null
+
+
+def test_counts_and_null_fingerprint_as_before_fractions_existed():
+    # Made by the code before `all` and fractions (b19e5ad): old sweep dirs keep their jobs.
+    assert fingerprint(cfg()) == "109fcf248a5b4cc3"
+    assert fingerprint(cfg(**{"data.size": None})) == "debd9129b6a9f525"
+    assert fingerprint(cfg(**{"data.size": None, "data.subset_seed": 3})) == "17f986d724fbff54"
+
+
 def test_a_preset_with_nothing_to_scale_is_the_same_job_at_any_strength(tmp_path):
     off = {"transforms": {}, "name": "off"}
     on = {"transforms": {"on": [{"_target_": "albumentations.Affine"}]}, "name": "on"}

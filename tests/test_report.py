@@ -302,6 +302,7 @@ def test_real_multirun_ends_with_the_report(run_env, tmp_path):
         "data.eval_batch_size=250",
         "logger=wandb",
         "callbacks.pictures=null",
+        "hydra.sweeper.estimate=false",  # 8 jobs: no pilot (tests/test_estimate.py times one)
         f"hydra.sweep.dir={sweep}",
         env=run_env,
     )
@@ -331,6 +332,10 @@ def test_real_multirun_ends_with_the_report(run_env, tmp_path):
     (run,) = (sweep / "report_run" / "wandb").glob("offline-run-*/run-*.wandb")
     assert RunRecord(job_type="report").SerializeToString() in run.read_bytes()
     assert RunRecord(run_group=sweep.name).SerializeToString() in run.read_bytes()
+    # The progress figures went to a W&B run of the sweep as the jobs ended (auglab.progress).
+    (run,) = (sweep / "progress_run" / "wandb").glob("offline-run-*/run-*.wandb")
+    assert RunRecord(job_type="progress").SerializeToString() in run.read_bytes()
+    assert b"progress/finished" in run.read_bytes()
     with Image.open(sweep / "report.png") as image:
         assert image.size == (1500, 500)
 

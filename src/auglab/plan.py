@@ -18,6 +18,8 @@ output, data and logger dirs, the loggers, the sweeper's metric, the end-of-job 
 suite): moving the data dir or switching W&B off does not make a job new. A preset with
 nothing to scale (``aug=off``) is fingerprinted at strength 1 whatever ``aug.strength``
 says, so ``aug=off,on aug.strength=1,0.5,2`` plans (and trains) ``off`` once, not three times.
+Likewise ``data.size=all`` (or 1.0) is fingerprinted as null without its subset seed: every
+draw of the whole pool is the same job, trained once.
 """
 
 from __future__ import annotations
@@ -72,6 +74,11 @@ def composed(cfg: DictConfig | Mapping[str, Any]) -> dict[str, Any]:
         section = result.get(group)
         if isinstance(section, dict) and key in section and section[key] == neutral:
             result[group] = {k: v for k, v in section.items() if k != key}  # a copy: cfg untouched
+    data_section = result.get("data")
+    if isinstance(data_section, dict) and _whole_pool(data_section.get("size")):
+        # `all` and 1.0 are null's job, and every subset seed draws the whole pool: one job
+        result["data"] = {k: v for k, v in data_section.items() if k != "subset_seed"}
+        result["data"]["size"] = None
     aug = result.get("aug")
     if isinstance(aug, dict) and not aug.get("transforms") and "strength" in aug:
         # Nothing it could scale: the same job at any strength, `aug.strength=1` (an int) too.
@@ -79,6 +86,14 @@ def composed(cfg: DictConfig | Mapping[str, Any]) -> dict[str, Any]:
         if not (type(strength) is float and strength == 1.0):
             result["aug"] = {**aug, "strength": 1.0}
     return result
+
+
+def _whole_pool(size: Any) -> bool:
+    """``data.size=all`` (any case) or the fraction 1.0: the whole pool. Null is left as it
+    was fingerprinted before ``all`` existed (with its subset seed), so old dirs keep theirs."""
+    if isinstance(size, str):
+        return size.strip().lower() == "all"
+    return type(size) is float and size == 1.0
 
 
 def fingerprint(cfg: DictConfig | Mapping[str, Any]) -> str:

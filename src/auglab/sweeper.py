@@ -36,8 +36,9 @@ from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from auglab.errors import one_line
+from auglab.estimate import check_estimate, plan_estimate, swept_values
 from auglab.lock import job_holder
-from auglab.machine import joblib_width
+from auglab.machine import available_cores, joblib_width, parallel_jobs
 from auglab.plan import (
     SUBDIR_OVERRIDE,
     PlanEntry,
@@ -49,7 +50,9 @@ from auglab.plan import (
 )
 from auglab.plan import fingerprint as config_fingerprint
 from auglab.process import STOP_ENV, SweepStop, disk_problem, exit_disk_full
+from auglab.progress import SweepProgress
 from auglab.record import JobRecord, read_record, write_record
+from auglab.report.wandb_target import Target, target
 from auglab.slurm import SchedulerEnded
 
 log = logging.getLogger(__name__)
@@ -57,10 +60,15 @@ log = logging.getLogger(__name__)
 
 class FaultTolerantSweeper(Sweeper):
     def __init__(
-        self, max_batch_size: int | None = None, params: dict[str, str] | None = None
+        self,
+        max_batch_size: int | None = None,
+        params: dict[str, str] | None = None,
+        estimate: str | bool = "auto",
     ) -> None:
         self.max_batch_size = max_batch_size
         self.params = params or {}
+        self.estimate = check_estimate(estimate)  # a wrong value fails as the sweep starts
+        self._configs: dict[str, DictConfig] = {}  # each combination's, by its plan key
         self.hydra_context: HydraContext | None = None
         self.config: DictConfig | None = None
         self.launcher: Any = None
@@ -105,11 +113,12 @@ class FaultTolerantSweeper(Sweeper):
         alike = same_jobs(planned)
         if alike is not None:
             log.info("%s", alike)
-        _say_plan(plan.entries(), todo)
+        _say_plan(plan.entries(), todo, self._estimate(todo, combos))
         stop = SweepStop(sweep_dir)
         size = self.max_batch_size or len(todo) or 1
         returns = []
-        with stop.installed():
+        progress = SweepProgress(sweep_dir, [e.job_num for e in todo], self._wandb_target())
+        with stop.installed(), progress:
             for start in range(0, len(todo), size):
                 if stop.requested:
                     break
@@ -149,7 +158,29 @@ class FaultTolerantSweeper(Sweeper):
             return Planned(tuple(overrides), None, one_line(err))
         with open_dict(cfg):
             del cfg["hydra"]
-        return Planned(tuple(overrides), config_fingerprint(cfg), unscaled=unscaled_preset(cfg))
+        planned = Planned(tuple(overrides), config_fingerprint(cfg), unscaled=unscaled_preset(cfg))
+        self._configs[planned.key] = cfg
+        return planned
+
+    def _estimate(self, todo: Sequence[PlanEntry], combos: list[list[str]]) -> str:
+        """The plan line's tail: about how long the jobs to run take here, how to shrink."""
+        assert self.config is not None
+        configs = [self._configs[e.key] for e in todo if e.key in self._configs]
+        launcher = str(self.config.hydra.launcher.get("_target_", "")).lower()
+        width = max(1, min(len(todo), parallel_jobs(self.config.hydra)))
+        threads = self.config.get("threads") or max(1, available_cores() // width)
+        cluster = "slurm" in launcher
+        return plan_estimate(
+            self.estimate, configs, width, threads, swept_values(combos), cluster=cluster
+        )
+
+    def _wandb_target(self) -> Target | None:
+        """Where the progress figures go in W&B: the jobs' project and group when they log
+        there, unless they run in this process (their W&B runs are this process's)."""
+        assert self.config is not None
+        to = target(self.config, Path(self.config.hydra.sweep.dir))
+        in_process = "basic" in str(self.config.hydra.launcher.get("_target_", "")).lower()
+        return to if to.logged and not in_process else None
 
     def _needs_run(self, sweep_dir: Path, entry: PlanEntry) -> bool:
         num, job_dir = entry.job_num, sweep_dir / str(entry.job_num)
@@ -286,17 +317,19 @@ def _stage(record: JobRecord | None) -> str:
     return record.stage if record is not None and record.stage else "fit"
 
 
-def _say_plan(entries: Sequence[PlanEntry], todo: Sequence[PlanEntry]) -> None:
-    """One line: how many jobs, how many already done, which numbers run now."""
+def _say_plan(entries: Sequence[PlanEntry], todo: Sequence[PlanEntry], estimate: str = "") -> None:
+    """One line: how many jobs, how many already done, which numbers run now, and
+    (``auglab.estimate``) about how long they take and how to shrink the sweep."""
     runs = {e.job_num for e in todo}
     done = len(entries) - len(runs) - sum(1 for e in entries if e.error is not None)
     numbers = _ranges(sorted(runs)) or "none"
     log.info(
-        "Sweep of %d jobs: %d to run (jobs %s), %d already finished or running elsewhere",
+        "Sweep of %d jobs: %d to run (jobs %s), %d already finished or running elsewhere%s",
         len(entries),
         len(runs),
         numbers,
         max(done, 0),
+        estimate,
     )
 
 

@@ -146,3 +146,12 @@ def test_the_idx_reader_agrees_with_torchvision_and_refuses_damaged_files(mnist_
         read_idx(cut, 3)
     with pytest.raises(ValueError, match="is not a 3-d uint8 IDX file"):
         read_idx(raw / "t10k-labels-idx1-ubyte", 3)
+
+
+def test_a_fraction_of_the_pool_trains_on_that_share_of_the_55000(mnist_root):
+    dm = MNISTDataModule(data_dir=mnist_root, size=0.01, subset="stratified", download=False)
+    dm.setup("fit")
+    assert dm.pool_size == 55_000 and dm.train_size == 550
+    whole = MNISTDataModule(data_dir=mnist_root, size="all", download=False)
+    whole.setup("fit")
+    assert whole.train_size == 55_000 and whole.size is None

@@ -5,7 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from auglab.data.subset import check_size, check_subset_seed, select_subset
+from auglab.data.subset import (
+    check_size,
+    check_subset_seed,
+    resolve_size,
+    select_subset,
+)
 from auglab.errors import ConfigError
 
 LABELS = np.repeat(np.arange(4), 25)  # 100 images, 25 per class
@@ -48,13 +53,36 @@ def test_check_size_accepts_null_and_positive_ints():
     assert check_size(np.int64(7)) == 7 and isinstance(check_size(np.int64(7)), int)
 
 
-@pytest.mark.parametrize("bad", [0, -5, 1e4, 2.5, True, "abc"])
-def test_check_size_refuses_anything_but_a_positive_int_with_the_fix(bad):
-    # One rule for every count: floats are refused, even whole ones such as 1e4.
+def test_check_size_takes_fractions_of_the_pool_and_all():
+    assert check_size(0.1) == 0.1 and isinstance(check_size(0.1), float)
+    assert check_size(1.0) == 1.0  # the whole pool, as a fraction
+    assert check_size(np.float32(0.5)) == 0.5
+    assert check_size("all") is None and check_size(" ALL ") is None
+    assert check_size(1) == 1 and isinstance(check_size(1), int)  # one image, not the pool
+
+
+@pytest.mark.parametrize("bad", [0, -5, 2.5, 1.5, -0.1, 0.0, float("nan"), True, "abc", "0.1"])
+def test_check_size_refuses_anything_else_in_one_line_with_the_fix(bad):
     with pytest.raises(ConfigError) as err:
         check_size(bad)
-    assert str(err.value).startswith(f"data.size={bad!r} must be a whole number >= 1; ")
-    assert "data.size=null for all" in str(err.value)
+    message = str(err.value)
+    assert message.startswith(f"data.size={bad!r} must be a whole number >= 1 (a count")
+    assert "data.size=1000" in message and "data.size=0.1" in message
+    assert "or all (null)" in message and "\n" not in message
+
+
+def test_a_whole_float_above_1_is_named_as_the_float_it_is():
+    # `data.size=1e3` on the command line is a float: the line says which count was meant.
+    with pytest.raises(ConfigError, match=r"; 1000.0 is a float: write data.size=1000$"):
+        check_size(1e3)
+
+
+def test_resolve_size_rounds_a_fraction_of_the_pool_to_whole_images():
+    assert resolve_size(0.1, 55_000) == 5_500
+    assert resolve_size(0.0001, 55_000) == 6  # 5.5 rounds to even
+    assert resolve_size(1e-9, 100) == 1  # never an empty training set
+    assert resolve_size(1.0, 100) is None and resolve_size(None, 100) is None
+    assert resolve_size(300, 100) == 300  # a count is the count (select_subset checks it)
 
 
 def test_the_default_draws_are_the_ones_before_subset_seed_existed():

@@ -24,7 +24,13 @@ from torch.utils.data import DataLoader, RandomSampler
 from auglab.checks import check_fraction, check_int
 from auglab.data.dataset import ArrayDataset, collate_prebatched
 from auglab.data.device import DeviceBatches, check_device_batches, to_device
-from auglab.data.subset import check_size, check_subset_mode, check_subset_seed, select_subset
+from auglab.data.subset import (
+    check_size,
+    check_subset_mode,
+    check_subset_seed,
+    resolve_size,
+    select_subset,
+)
 from auglab.data.synthetic import check_synthetic_size, expand
 from auglab.errors import ConfigError, one_line
 
@@ -108,6 +114,8 @@ class ImageDataModule(L.LightningDataModule):
         self._on_device: dict[str, tuple[torch.device, torch.Tensor, torch.Tensor]] = {}
         #: Real images the training set comes from (before any synthetic expansion).
         self.train_size: int | None = None
+        #: Images of the training pool the subset is drawn from (validation set apart).
+        self.pool_size: int | None = None
         #: Their rows in ``read_split("train")``: which images the subset took.
         self.train_indices: np.ndarray | None = None
         #: Draws the order of training samples (and the loader's worker seeds) apart from
@@ -201,18 +209,28 @@ class ImageDataModule(L.LightningDataModule):
             self.test_set = ArrayDataset(self.pad(images), labels)
 
     def _subset(self, pool_labels: np.ndarray) -> np.ndarray:
-        """Positions in the training pool (validation already set apart) the run trains on."""
-        if self.subset_seed is not None and self.subset != "stratified" and self.size is not None:
+        """Positions in the training pool (validation already set apart) the run trains on;
+        a fractional ``size`` is resolved here, where the pool is known (``pool_size``)."""
+        self.pool_size = len(pool_labels)
+        size = resolve_size(self.size, self.pool_size)
+        if isinstance(self.size, float):
+            log.info(
+                "data.size=%g: %d of the %d pool images",
+                self.size,
+                size or self.pool_size,
+                self.pool_size,
+            )
+        if self.subset_seed is not None and self.subset != "stratified" and size is not None:
             log.info(
                 "data.subset_seed=%d: a class-stratified draw of %d images replaces "
                 "data.subset=%s's fixed slice",
                 self.subset_seed,
-                self.size,
+                size,
                 self.subset,
             )
         return select_subset(
             pool_labels,
-            self.size,
+            size,
             self.subset,
             self.seed,
             self.reference_slices,

@@ -1,5 +1,9 @@
 """Which training images a run sees: the size knob of every experiment.
 
+``data.size`` is a count (``1000``), a fraction of the training pool left once validation
+is set apart (``0.1``, resolved by ``resolve_size`` where the pool is known), or ``all``
+(null). Records and the report use the resolved count, ``train_size``.
+
 Two seeds can decide it, and they mean different things:
 
 - ``data.subset_seed`` (null by default): given, the subset is a class-stratified draw
@@ -11,6 +15,8 @@ Two seeds can decide it, and they mean different things:
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Mapping
 
 import numpy as np
@@ -19,18 +25,45 @@ from auglab.checks import check_int
 from auglab.errors import ConfigError
 
 SUBSET_MODES = ("reference", "first", "stratified")
+#: ``data.size=all``: every image of the training pool, as null.
+ALL = "all"
 
 
-def check_size(size: object) -> int | None:
-    """Refuse anything that is not a positive whole number (or null for "all")."""
-    return check_int(
-        size,
-        "data.size",
-        1,
-        allow_none=True,
-        hint="the number of training images in digits, such as data.size=1000 "
-        "(1e3 is a float), or data.size=null for all",
+def check_size(size: object) -> int | float | None:
+    """A count (whole number >= 1), a fraction of the training pool in (0, 1], or None.
+
+    ``all`` (any case) and null mean every image of the pool; a fraction is resolved by
+    ``resolve_size`` once the pool is known. A count stays an ``int``, so a sweep dir's
+    fingerprints of counts are those made before fractions existed.
+    """
+    if size is None or (isinstance(size, str) and size.strip().lower() == ALL):
+        return None
+    if isinstance(size, numbers.Integral) and not isinstance(size, bool) and size >= 1:
+        return int(size)
+    if (
+        isinstance(size, numbers.Real)
+        and not isinstance(size, bool | numbers.Integral)
+        and math.isfinite(size)
+        and 0 < size <= 1
+    ):
+        return float(size)
+    whole_float = isinstance(size, float) and math.isfinite(size) and size.is_integer()
+    hint = f"; {size!r} is a float: write data.size={int(size)}" if whole_float and size > 1 else ""
+    raise ConfigError(
+        f"data.size={size!r} must be a whole number >= 1 (a count of training images, such as "
+        "data.size=1000), a fraction of the training pool in (0, 1] (such as data.size=0.1), "
+        f"or all (null) for every image{hint}"
     )
+
+
+def resolve_size(size: int | float | None, available: int) -> int | None:
+    """The count of images ``size`` means in a pool of ``available``: a fraction rounds to
+    the nearest whole image (at least 1); 1.0 and None are the whole pool (None)."""
+    if size is None or isinstance(size, int):
+        return size
+    if size >= 1:
+        return None
+    return max(1, round(size * available))
 
 
 def check_subset_seed(subset_seed: object) -> int | None:
