@@ -108,6 +108,10 @@ def test_a_2x2_sweep_finishes_on_slurm_one_job_at_a_time_under_array_parallelism
     # submitit alone owns requeueing: Lightning's SLURM handler stays off
     logs = "".join((j / "train.log").read_text() for j in jobs)
     assert "auto-requeueing enabled" not in logs + proc.stderr
+    # the submitter prints progress from the records while it waits: jobs end one at a time
+    said = proc.stdout + proc.stderr
+    assert "Progress: 1/4 finished, 3 left; about " in said
+    assert "Progress: 4/4 finished, 0 left; all ended in " in said
     # the node has room for two such jobs: the cap kept them one at a time
     spans = sorted(span(j) for j in jobs)
     assert all(end <= start for (_, end), (start, _) in zip(spans, spans[1:], strict=False))
