@@ -123,6 +123,13 @@ def test_the_pilot_measures_the_first_job_of_the_study(mnist_root, tmp_path, mon
     assert costs.test_images == 1_000
     assert 0 < costs.eval_image_s < costs.train_image_s < 0.05
     assert costs.start_s > 0.5 and costs.seconds > costs.start_s
-    small, large = (OmegaConf.merge(cfg, {"data": {"size": s}}) for s in (0.01, "all"))
+    # one pass an epoch: more images cost more
+    small, large = (
+        OmegaConf.merge(cfg, {"data": {"size": s, "samples_per_epoch": None}})
+        for s in (0.01, "all")
+    )
     assert costs.job_seconds(large) > costs.job_seconds(small) > costs.start_s
+    # the study's equal steps (data.samples_per_epoch): every size draws as many images
+    small, large = (OmegaConf.merge(cfg, {"data": {"size": s}}) for s in (0.01, "all"))
+    assert costs.job_seconds(large) == costs.job_seconds(small) > costs.start_s
     assert not Path(tmp_path, "synthetic_550.npz").exists()  # the pilot writes nothing

@@ -103,7 +103,8 @@ def test_the_network_guard_stops_a_download(env):
 
 def test_every_experiment_has_a_test_here():
     configs = {p.stem for p in (REPO / "conf" / "experiment").glob("*.yaml")}
-    assert configs == {*PLAIN, "cifar10_vgg16", "fingers_hand_transfer"}
+    # study: test_the_study_in_one_word_estimates_reports_progress_and_writes_the_report
+    assert configs == {*PLAIN, "cifar10_vgg16", "fingers_hand_transfer", "study"}
 
 
 def test_each_experiment_runs_one_step(env, tmp_path):
