@@ -13,7 +13,6 @@ very process (basic launcher), whose W&B runs are theirs.
 from __future__ import annotations
 
 import logging
-import secrets
 import threading
 import time
 from collections.abc import Sequence
@@ -25,7 +24,6 @@ from auglab.errors import one_line
 from auglab.estimate import duration
 from auglab.record import RECORD_FILE, read_record
 from auglab.report.wandb_target import Target
-from auglab.resolvers import WANDB_ID_FILE
 
 log = logging.getLogger(__name__)
 
@@ -176,23 +174,6 @@ class SweepProgress:
 
 def start_progress_run(to: Target, sweep_dir: Path) -> Any:
     """The sweep's W&B progress run (a rerun of the sweep continues the same run)."""
-    import wandb  # 0.5 s of import, for sweeps whose jobs log to W&B only
-
-    run_dir = Path(sweep_dir) / PROGRESS_RUN_DIR
-    run_dir.mkdir(parents=True, exist_ok=True)
-    id_file = run_dir / WANDB_ID_FILE
-    if not id_file.is_file():
-        id_file.write_text(secrets.token_hex(6) + "\n")  # as the jobs' ids are made
-    return wandb.init(
-        project=to.project,
-        entity=to.entity,
-        group=to.group,
-        job_type="progress",
-        name=f"progress {to.group}",
-        dir=str(run_dir),
-        id=id_file.read_text().strip(),
-        resume="allow",
-        mode="offline" if to.offline else "online",
-        config={"sweep_dir": str(sweep_dir)},
-        reinit="finish_previous",
+    return to.start_sweep_run(
+        Path(sweep_dir) / PROGRESS_RUN_DIR, "progress", {"sweep_dir": str(sweep_dir)}
     )

@@ -7,14 +7,12 @@ from __future__ import annotations
 
 import logging
 import math
-import secrets
 from pathlib import Path
 from typing import Any
 
 from auglab.errors import one_line
 from auglab.report.build import Report
 from auglab.report.wandb_target import Target
-from auglab.resolvers import WANDB_ID_FILE
 
 log = logging.getLogger(__name__)
 
@@ -31,22 +29,8 @@ def log_report_run(to: Target, sweep_dir: Path, report: Report) -> Path | None:
         import wandb  # 0.5 s of import, for sweeps whose jobs log to W&B only
 
         run_dir = sweep_dir / REPORT_RUN_DIR
-        run_dir.mkdir(parents=True, exist_ok=True)
-        id_file = run_dir / WANDB_ID_FILE  # a rerun of the sweep updates the same run
-        if not id_file.is_file():
-            id_file.write_text(secrets.token_hex(6) + "\n")  # as the jobs' ids are made
-        run = wandb.init(
-            project=to.project,
-            entity=to.entity,
-            group=to.group,
-            job_type="report",
-            name=f"report {to.group}",
-            dir=str(run_dir),
-            id=id_file.read_text().strip(),
-            resume="allow",
-            mode="offline" if to.offline else "online",
-            config={"sweep_dir": str(sweep_dir), "select": report.select},
-            reinit="finish_previous",  # never log into a job's run
+        run = to.start_sweep_run(
+            run_dir, "report", {"sweep_dir": str(sweep_dir), "select": report.select}
         )
         summary = report.result.summary.rows if report.result.summary else []
         logged: dict[str, Any] = {"summary": _table(wandb, summary)}

@@ -5,13 +5,14 @@ The W&B report run and the W&B Report both take this ``Target``."""
 from __future__ import annotations
 
 import os
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from auglab.resolvers import wandb_offline
+from auglab.resolvers import WANDB_ID_FILE, wandb_offline
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,30 @@ class Target:
     group: str
     offline: bool
     logged: bool = True  # False: the jobs had no W&B logger, so no run will match
+
+    def start_sweep_run(self, run_dir: Path, job_type: str, config: dict[str, Any]) -> Any:
+        """A W&B run of the sweep itself (``job_type`` report or progress) in ``run_dir``,
+        beside the jobs' runs in their group; a rerun of the sweep continues the same run (its
+        id kept in ``run_dir``), and it never logs into a job's run."""
+        import wandb  # 0.5 s of import, for sweeps whose jobs log to W&B only
+
+        run_dir.mkdir(parents=True, exist_ok=True)
+        id_file = run_dir / WANDB_ID_FILE
+        if not id_file.is_file():
+            id_file.write_text(secrets.token_hex(6) + "\n")  # as the jobs' ids are made
+        return wandb.init(
+            project=self.project,
+            entity=self.entity,
+            group=self.group,
+            job_type=job_type,
+            name=f"{job_type} {self.group}",
+            dir=str(run_dir),
+            id=id_file.read_text().strip(),
+            resume="allow",
+            mode="offline" if self.offline else "online",
+            config=config,
+            reinit="finish_previous",  # never log into a job's run
+        )
 
 
 def wandb_logger_config(config: DictConfig) -> DictConfig | None:
