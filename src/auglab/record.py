@@ -108,6 +108,12 @@ class JobRecord:
     samples_per_epoch: int | None = None
     aug: str | None = None
     aug_strength: float | None = None
+    # reg=weight_decay|dropout|label_smoothing (conf/reg): a regularisation setting, scaled by
+    # reg.strength as aug.strength scales a preset; None in records from before it (no reg).
+    reg: str | None = None
+    reg_strength: float | None = None
+    # data.val_size: the validation images the job chose its epoch on (E1's split: 5,000)
+    val_size: int | None = None
     epochs: int | None = None
     optimizer_steps: int | None = None
     train_images_seen: int | None = None
