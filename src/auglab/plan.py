@@ -59,9 +59,11 @@ NOT_RESULTS = (
     "optimized_metric",
     "shift",  # the corruption suite tested at the end: training and test results are the same
 )
-#: Keys added after plans existed, at the value that does what configs without them did:
-#: left out at that value, so jobs of sweep dirs made before keep their fingerprints.
-NEUTRAL_DEFAULTS = {("data", "subset_seed"): None}
+#: Keys added after plans existed, at the value that does what configs without them did (a
+#: third item: for that ``_target_`` alone): left out then, so old jobs keep their fingerprints.
+NEUTRAL_DEFAULTS = {("data", "subset_seed"): None, ("data", "val_size"): None} | {
+    ("data", "val_size", "auglab.data.MNISTDataModule"): 5000  # E1's fixed split
+}
 _VERSION = 1
 
 
@@ -70,9 +72,10 @@ def composed(cfg: DictConfig | Mapping[str, Any]) -> dict[str, Any]:
     data = OmegaConf.to_container(cfg, resolve=False) if isinstance(cfg, DictConfig) else dict(cfg)
     assert isinstance(data, dict)
     result = {k: v for k, v in data.items() if k not in NOT_RESULTS}
-    for (group, key), neutral in NEUTRAL_DEFAULTS.items():
+    for (group, key, *target), neutral in NEUTRAL_DEFAULTS.items():
         section = result.get(group)
-        if isinstance(section, dict) and key in section and section[key] == neutral:
+        ours = isinstance(section, dict) and target in ([], [section.get("_target_")])
+        if ours and repr(section.get(key, _ABSENT)) == repr(neutral):  # 5000, not 5000.0
             result[group] = {k: v for k, v in section.items() if k != key}  # a copy: cfg untouched
     data_section = result.get("data")
     if isinstance(data_section, dict) and _whole_pool(data_section.get("size")):
