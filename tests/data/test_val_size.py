@@ -3,6 +3,8 @@ train, the same for every seed; a fraction holds out a share of the very trainin
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from hydra import compose, initialize_config_dir
@@ -13,7 +15,7 @@ from auglab.data.validation import min_subset
 from auglab.errors import ConfigError
 from tests.data.formats import write_cifar10
 from tests.data.toy import ToyData
-from tests.helpers import REPO, decode_index
+from tests.helpers import QUICK, REPO, decode_index, train
 
 
 def loaded(mnist_root, **kwargs) -> MNISTDataModule:
@@ -169,3 +171,28 @@ def test_a_fraction_of_a_subset_with_a_class_of_one_image_is_refused():
     dm = ToyData(".", size=4, val_size=0.5)  # the first 4 of the pool: classes 0, 1, 2, 0
     with pytest.raises(ConfigError, match=r"needs two images of every class .*data\.subset_seed"):
         dm.setup()
+
+
+# ---- through train.py ---------------------------------------------------------------------
+@pytest.mark.slow
+def test_train_py_trains_on_the_rest_of_the_subset_after_a_fraction(run_env, tmp_path):
+    out = tmp_path / "run"
+    train(
+        "data.size=100",
+        "data.val_size=0.2",
+        "debug=fast_dev_run",
+        *QUICK,
+        f"hydra.run.dir={out}",
+        env=run_env,
+    )
+    assert json.loads((out / "metrics.json").read_text())["train_size"] == 80
+
+
+@pytest.mark.slow
+def test_train_py_refuses_a_count_larger_than_train_before_training(run_env, tmp_path):
+    logs = tmp_path / "logs"
+    proc = train("data.val_size=60000", f"paths.log_dir={logs}", env=run_env, check=False)
+    last = proc.stderr.strip().splitlines()[-1]
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr
+    assert last.startswith("auglab: error: data.val_size=60000 leaves too few images")
+    assert "Epoch" not in proc.stdout + proc.stderr
