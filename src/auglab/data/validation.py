@@ -9,7 +9,11 @@ is not something a researcher who has 100 labelled images can do. Three settings
   the split seed; the training pool is the rest.
 - a fraction ``f`` in (0, 1): "what a researcher with ``data.size`` images holds out". The
   training subset is drawn exactly as without it, then a class-stratified share ``f`` of
-  it (at least one image of each class on both sides) validates and the rest trains.
+  it (at least one image of each class on both sides) validates and the rest trains,
+  drawn with ``data.subset_seed`` (or the training ``seed`` without one).
+
+A drawn count is seeded by ``data.split_seed``; null follows ``seed`` as ``val_fraction``
+does, except on MNIST, where it is 0: E1's split is the same for every seed too.
 """
 
 from __future__ import annotations
