@@ -104,7 +104,9 @@ def test_the_network_guard_stops_a_download(env):
 def test_every_experiment_has_a_test_here():
     configs = {p.stem for p in (REPO / "conf" / "experiment").glob("*.yaml")}
     # study: test_the_study_in_one_word_estimates_reports_progress_and_writes_the_report
-    assert configs == {*PLAIN, "cifar10_vgg16", "fingers_hand_transfer", "study"}
+    # mnist_converged: test_the_converged_protocol_stops_when_validation_stops_improving
+    special = {"cifar10_vgg16", "fingers_hand_transfer", "study", "mnist_converged"}
+    assert configs == {*PLAIN, *special}
 
 
 def test_each_experiment_runs_one_step(env, tmp_path):
@@ -219,3 +221,28 @@ def test_the_study_in_one_word_estimates_reports_progress_and_writes_the_report(
     assert trained == {"data.size=100": 100, "data.size=0.002": 110}  # 0.2% of 55,000
     report = (sweep / "report.md").read_text()
     assert "| off " in report and "110" in report and "light" in report
+
+
+def test_the_converged_protocol_stops_when_validation_stops_improving(env, tmp_path):
+    """experiment=mnist_converged, shrunk (short epochs, patience 2, a cap of 40 epochs): the
+    learning rate decays on the plateau, early stopping ends the job before the cap, and the
+    record says the steps it used."""
+    out = tmp_path / "run"
+    train(
+        "experiment=mnist_converged", "data.size=50", "data.subset_seed=0",
+        "data.samples_per_epoch=128", "scheduler.patience=0", "scheduler.threshold=0.5",
+        "callbacks.early_stopping.patience=2", "trainer.max_epochs=40", *QUICK,
+        f"hydra.run.dir={out}", env=env,
+    )  # fmt: skip
+    m = record(out)
+    assert 3 <= m["epochs"] < 40  # stopped by patience, not by the cap
+    assert m["optimizer_steps"] == m["epochs"] * 2  # 128 draws a epoch, batch 64
+    lrs = (out / "csv" / "metrics.csv").read_text()
+    rates = {float(v) for v in _column(lrs, "lr-Adam")}
+    assert max(rates) == 1e-3 and min(rates) < 1e-3  # halved on the plateau
+
+
+def _column(csv_text: str, name: str) -> list[str]:
+    lines = csv_text.splitlines()
+    col = lines[0].split(",").index(name)
+    return [row.split(",")[col] for row in lines[1:] if row.split(",")[col]]

@@ -43,3 +43,22 @@ def test_samples_per_epoch_matches_steps_across_sizes(run_env, tmp_path):
     assert [j["train_size"] for j in jobs] == [50, 500]
     assert [j["optimizer_steps"] for j in jobs] == [10, 10]
     assert [j["samples_per_epoch"] for j in jobs] == [320, 320]
+
+
+@pytest.mark.slow
+def test_a_regularisation_setting_trains_and_is_recorded_and_a_bad_one_stops_first(
+    run_env, tmp_path
+):
+    out = tmp_path / "run"
+    train(
+        "data.size=100", "reg=dropout", "reg.strength=2", *FAST, f"hydra.run.dir={out}", env=run_env
+    )
+    m = record(out)
+    assert (m["reg"], m["reg_strength"], m["test_acc"] is not None) == ("dropout", 2.0, True)
+    bad = tmp_path / "bad"
+    proc = train(
+        "data.size=100", "model=mlp", "reg=dropout", *FAST, f"hydra.run.dir={bad}",
+        env=run_env, check=False,
+    )  # fmt: skip
+    assert proc.returncode != 0 and "MLP has no dropout knob" in proc.stderr
+    assert "Traceback" not in proc.stderr and not (bad / "checkpoints").exists()

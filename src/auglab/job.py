@@ -34,6 +34,7 @@ from auglab.errors import ConfigError
 from auglab.machine import check_loader_workers, parallel_jobs, set_threads
 from auglab.outputs import write_resolved_config
 from auglab.record import CLASS_ACC_METRIC, METRIC_NAMES, ShiftResults
+from auglab.regularisation import model_overrides, net_overrides, regularisation
 from auglab.scoring import shift_at_end
 from auglab.shift.shifted_sets import SuiteSpec
 from auglab.slurm import cluster_plugins
@@ -79,6 +80,8 @@ class Outcome:
     samples_per_epoch: int | None
     aug: str
     aug_strength: float
+    reg: str
+    reg_strength: float
     epochs: int
     optimizer_steps: int
     train_images_seen: int
@@ -154,10 +157,14 @@ def build_data_and_model(
     datamodule.load()
     stage("config")
     # Shapes flow from the data to the network: no model yaml names a class count.
+    reg = regularisation(cfg.get("reg"))
     net = instantiate(
-        cfg.model.net, num_classes=datamodule.num_classes, input_shape=datamodule.input_shape
+        cfg.model.net,
+        num_classes=datamodule.num_classes,
+        input_shape=datamodule.input_shape,
+        **net_overrides(reg, cfg.model.net),
     )
-    model = instantiate(cfg.model, net=net)
+    model = instantiate(cfg.model, net=net, **model_overrides(reg))
     if datamodule.channel_stats is not None:  # data.normalize of image_folder
         model.set_input_normalization(*datamodule.channel_stats)
     return datamodule, model
@@ -205,6 +212,8 @@ def fit_and_test(
         samples_per_epoch=datamodule.samples_per_epoch,
         aug=preset_name(cfg.aug),
         aug_strength=cfg.aug.get("strength", 1.0),
+        reg=regularisation(cfg.get("reg")).name,
+        reg_strength=regularisation(cfg.get("reg")).strength,
         epochs=epochs,
         optimizer_steps=steps,
         train_images_seen=images,

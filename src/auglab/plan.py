@@ -18,7 +18,8 @@ output, data and logger dirs, the loggers, the sweeper's metric, the end-of-job 
 suite): moving the data dir or switching W&B off does not make a job new. A preset with
 nothing to scale (``aug=off``) is fingerprinted at strength 1 whatever ``aug.strength``
 says, so ``aug=off,on aug.strength=1,0.5,2`` plans (and trains) ``off`` once, not three times.
-Likewise ``data.size=all`` (or 1.0) is fingerprinted as null without its subset seed: every
+``reg=off`` (no regularisation, at any ``reg.strength``) is left out, as configs were
+before ``reg`` existed. Likewise ``data.size=all`` (or 1.0) is fingerprinted as null without its subset seed: every
 draw of the whole pool is the same job, trained once.
 """
 
@@ -65,6 +66,8 @@ NEUTRAL_DEFAULTS = {("data", "subset_seed"): None, ("data", "val_size"): None} |
     ("data", "val_size", "auglab.data.MNISTDataModule"): 5000  # E1's fixed split
 }
 _VERSION = 1
+#: The values of a regularisation setting (conf/reg): all zero is no regularisation.
+REG_PARTS = ("weight_decay", "dropout", "label_smoothing")
 
 
 def composed(cfg: DictConfig | Mapping[str, Any]) -> dict[str, Any]:
@@ -82,6 +85,10 @@ def composed(cfg: DictConfig | Mapping[str, Any]) -> dict[str, Any]:
         # `all` and 1.0 are null's job, and every subset seed draws the whole pool: one job
         result["data"] = {k: v for k, v in data_section.items() if k != "subset_seed"}
         result["data"]["size"] = None
+    reg = result.get("reg")
+    if isinstance(reg, dict) and not any(reg.get(k) for k in REG_PARTS):
+        # reg=off (at any reg.strength): what configs did before `reg` existed
+        del result["reg"]
     aug = result.get("aug")
     if isinstance(aug, dict) and not aug.get("transforms") and "strength" in aug:
         # Nothing it could scale: the same job at any strength, `aug.strength=1` (an int) too.

@@ -25,7 +25,8 @@ class ImageClassifier(L.LightningModule):
     the head (which ``net`` already has sized for this dataset); ``freeze_backbone``
     then trains the head alone. ``compile`` (true, or ``torch.compile`` options such as
     ``{mode: max-autotune}``) compiles the network: worth it on a GPU for long runs; on a
-    CPU the compile time outweighs a short run.
+    CPU the compile time outweighs a short run. ``label_smoothing`` and ``weight_decay``
+    (None: the optimiser's own) come from the regularisation setting (``conf/reg``).
     """
 
     def __init__(
@@ -38,6 +39,8 @@ class ImageClassifier(L.LightningModule):
         init_from: str | None = None,
         freeze_backbone: bool = False,
         compile: bool | Mapping[str, Any] = False,
+        label_smoothing: float = 0.0,
+        weight_decay: float | None = None,
     ) -> None:
         super().__init__()
         self.save_hyperparameters(ignore=["net"], logger=False)
@@ -59,6 +62,9 @@ class ImageClassifier(L.LightningModule):
         self.register_buffer("input_mean", None, persistent=False)
         self.register_buffer("input_std", None, persistent=False)
         self.criterion = nn.CrossEntropyLoss()
+        # Label smoothing (reg=label_smoothing) shapes the training targets only: validation
+        # and test losses stay plain cross-entropy, comparable across settings.
+        self.train_criterion = nn.CrossEntropyLoss(label_smoothing=label_smoothing)
         n = net.num_classes
         # validate_args=False: the per-step value checks cost more than LeNet-5's step on CPU.
         self.train_acc = MulticlassAccuracy(n, average="micro", validate_args=False)
@@ -126,7 +132,7 @@ class ImageClassifier(L.LightningModule):
         # MixUp/CutMix batches carry weights[i, j], the share of image j in input i
         # (auglab.aug.mix): the loss target is that mix of one-hot labels; accuracy stays on y.
         target = mixed[0] @ nn.functional.one_hot(y, logits.shape[1]).to(mixed[0]) if mixed else y
-        loss = self.criterion(logits, target)
+        loss = self.train_criterion(logits, target)
         # Training metrics are updated once per epoch from these: a torchmetrics update
         # per step costs ~0.1 ms, a few per cent of LeNet-5's step on a 2-core CPU.
         self._train_outputs.append((loss.detach(), logits.detach().argmax(dim=1), y))
@@ -180,7 +186,10 @@ class ImageClassifier(L.LightningModule):
 
     def configure_optimizers(self):
         trainable = [p for p in self.parameters() if p.requires_grad]
-        optimizer = self.hparams.optimizer(params=trainable)
+        # reg=weight_decay's value replaces the optimiser's own weight_decay
+        decay = self.hparams.weight_decay
+        extra = {} if decay is None else {"weight_decay": decay}
+        optimizer = self.hparams.optimizer(params=trainable, **extra)
         if self.hparams.scheduler is None:
             return optimizer
         scheduler = self.hparams.scheduler(optimizer=optimizer)

@@ -22,9 +22,13 @@ class LeNet5(HeadNet):
     """E1: Conv(6,5) tanh, AvgPool 2, Conv(16,5) tanh, AvgPool 2, Conv(120,5) tanh, Dense(84) tanh, head.
 
     32x32 inputs. Outputs logits; the softmax of the reference lives in the cross-entropy loss.
+    ``dropout`` (0 in E1) drops the 84 hidden features before the head while training
+    (``reg=dropout``); a module of its own, so checkpoints keep their keys at any rate.
     """
 
-    def __init__(self, num_classes: int = 10, input_shape: Sequence[int] = (1, 32, 32)) -> None:
+    def __init__(
+        self, num_classes: int = 10, input_shape: Sequence[int] = (1, 32, 32), dropout: float = 0.0
+    ) -> None:
         super().__init__()
         channels, height, width = input_shape
         if (height, width) != (32, 32):
@@ -44,11 +48,12 @@ class LeNet5(HeadNet):
             nn.Linear(120, 84),
             nn.Tanh(),
         )
+        self.dropout = dropout_layer(dropout)
         self.head = linear_head(84, num_classes)
         keras_init(self)
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.head(self.features(x))
+        return self.head(self.dropout(self.features(x)))
 
 
 class LeNet5Classic(HeadNet):
