@@ -116,7 +116,7 @@ def differences(old: Mapping[str, Any], new: Mapping[str, Any], limit: int = 3) 
     """``optim.lr: 0.001 -> 0.01; seed: 0 -> 1`` (at most ``limit``, then ``and N more``)."""
     a, b = _flat(composed(old)), _flat(composed(new))
     changed = [k for k in dict.fromkeys([*a, *b]) if a.get(k, _ABSENT) != b.get(k, _ABSENT)]
-    shown = [f"{k}: {_show(a.get(k, _ABSENT))} -> {_show(b.get(k, _ABSENT))}" for k in changed]
+    shown = [f"{k}: {a.get(k, _ABSENT)} -> {b.get(k, _ABSENT)}" for k in changed]
     more = f"; and {len(shown) - limit} more" if len(shown) > limit else ""
     return "; ".join(shown[:limit]) + more or "no difference in the composed config"
 
@@ -182,9 +182,6 @@ class SweepPlan:
     def entries(self) -> list[PlanEntry]:
         by_num = {e.job_num: e for e in self.jobs}
         return [by_num[n] for n in self.grid]
-
-    def entry(self, job_num: int) -> PlanEntry | None:
-        return next((e for e in self.jobs if e.job_num == job_num), None)
 
 
 @dataclass(frozen=True)
@@ -324,7 +321,7 @@ def _numbered_dirs(sweep_dir: Path) -> list[int]:
 
 
 class _Absent:
-    def __repr__(self) -> str:
+    def __repr__(self) -> str:  # str() and f-strings show it so too
         return "(absent)"
 
 
@@ -338,10 +335,6 @@ def _flat(data: Any, prefix: str = "") -> dict[str, Any]:
             out.update(_flat(v, f"{prefix}{k}."))
         return out or {prefix.rstrip("."): {}}
     return {prefix.rstrip("."): data}
-
-
-def _show(value: Any) -> str:
-    return repr(value) if isinstance(value, _Absent) else str(value)
 
 
 @dataclass(frozen=True)
