@@ -4,7 +4,8 @@ changed config never inherits, job dirs from before plans taken in."""
 from __future__ import annotations
 
 import yaml
-from omegaconf import OmegaConf
+from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf, open_dict
 
 from auglab.plan import (
     PlanEntry,
@@ -18,6 +19,7 @@ from auglab.plan import (
     unscaled_preset,
     write_plan,
 )
+from tests.helpers import REPO
 
 BASE = {
     "seed": 42,
@@ -188,4 +190,35 @@ def test_other_keys_that_change_nothing_are_named_too():
     combos = [Planned(("seed=42", f"threads={t}"), same) for t in (1, 2)]
     assert same_jobs(combos) == (
         "2 combinations are 1 job: combinations that differ only in threads are the same config"
+    )
+
+
+def _default_config(tmp_path, *overrides):
+    with initialize_config_dir(str(REPO / "conf"), version_base="1.3"):
+        return compose("train", overrides=[f"paths.output_dir={tmp_path}", *overrides])
+
+
+def _without(conf, key: str):
+    """``conf`` as composed before ``data.<key>`` existed in the data yamls."""
+    conf = conf.copy()
+    with open_dict(conf):
+        del conf.data[key]
+    return conf
+
+
+def test_data_val_size_at_its_default_keeps_the_fingerprints_of_configs_without_it(tmp_path):
+    mnist = _default_config(tmp_path, "data.size=100")
+    assert mnist.data.val_size == 5000
+    assert fingerprint(mnist) == fingerprint(_without(mnist, "val_size"))
+    assert fingerprint(_default_config(tmp_path, "data.size=100", "data.val_size=null")) == (
+        fingerprint(mnist)  # null is the dataset's own split: E1's tail, the same job
+    )
+    for other in ("data.val_size=1000", "data.val_size=0.2"):
+        assert fingerprint(_default_config(tmp_path, "data.size=100", other)) != fingerprint(mnist)
+    cifar = _default_config(tmp_path, "data=cifar10")
+    assert cifar.data.val_size is None
+    assert fingerprint(cifar) == fingerprint(_without(cifar, "val_size"))
+    # 5000 is neutral for MNIST alone: for CIFAR-10 it is a drawn validation set
+    assert fingerprint(_default_config(tmp_path, "data=cifar10", "data.val_size=5000")) != (
+        fingerprint(cifar)
     )

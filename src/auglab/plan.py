@@ -60,9 +60,11 @@ NOT_RESULTS = (
     "optimized_metric",
     "shift",  # the corruption suite tested at the end: training and test results are the same
 )
-#: Keys added after plans existed, at the value that does what configs without them did:
-#: left out at that value, so jobs of sweep dirs made before keep their fingerprints.
-NEUTRAL_DEFAULTS = {("data", "subset_seed"): None}
+#: Keys added after plans existed, at the value that does what configs without them did (a
+#: third item: for that ``_target_`` alone): left out then, so old jobs keep their fingerprints.
+NEUTRAL_DEFAULTS = {("data", "subset_seed"): None, ("data", "val_size"): None} | {
+    ("data", "val_size", "auglab.data.MNISTDataModule"): 5000  # E1's fixed split
+}
 _VERSION = 1
 #: The values of a regularisation setting (conf/reg): all zero is no regularisation.
 REG_PARTS = ("weight_decay", "dropout", "label_smoothing")
@@ -73,9 +75,10 @@ def composed(cfg: DictConfig | Mapping[str, Any]) -> dict[str, Any]:
     data = OmegaConf.to_container(cfg, resolve=False) if isinstance(cfg, DictConfig) else dict(cfg)
     assert isinstance(data, dict)
     result = {k: v for k, v in data.items() if k not in NOT_RESULTS}
-    for (group, key), neutral in NEUTRAL_DEFAULTS.items():
+    for (group, key, *target), neutral in NEUTRAL_DEFAULTS.items():
         section = result.get(group)
-        if isinstance(section, dict) and key in section and section[key] == neutral:
+        ours = isinstance(section, dict) and target in ([], [section.get("_target_")])
+        if ours and repr(section.get(key, _ABSENT)) == repr(neutral):  # 5000, not 5000.0
             result[group] = {k: v for k, v in section.items() if k != key}  # a copy: cfg untouched
     data_section = result.get("data")
     if isinstance(data_section, dict) and _whole_pool(data_section.get("size")):
@@ -113,7 +116,7 @@ def differences(old: Mapping[str, Any], new: Mapping[str, Any], limit: int = 3) 
     """``optim.lr: 0.001 -> 0.01; seed: 0 -> 1`` (at most ``limit``, then ``and N more``)."""
     a, b = _flat(composed(old)), _flat(composed(new))
     changed = [k for k in dict.fromkeys([*a, *b]) if a.get(k, _ABSENT) != b.get(k, _ABSENT)]
-    shown = [f"{k}: {_show(a.get(k, _ABSENT))} -> {_show(b.get(k, _ABSENT))}" for k in changed]
+    shown = [f"{k}: {a.get(k, _ABSENT)} -> {b.get(k, _ABSENT)}" for k in changed]
     more = f"; and {len(shown) - limit} more" if len(shown) > limit else ""
     return "; ".join(shown[:limit]) + more or "no difference in the composed config"
 
@@ -179,9 +182,6 @@ class SweepPlan:
     def entries(self) -> list[PlanEntry]:
         by_num = {e.job_num: e for e in self.jobs}
         return [by_num[n] for n in self.grid]
-
-    def entry(self, job_num: int) -> PlanEntry | None:
-        return next((e for e in self.jobs if e.job_num == job_num), None)
 
 
 @dataclass(frozen=True)
@@ -321,7 +321,7 @@ def _numbered_dirs(sweep_dir: Path) -> list[int]:
 
 
 class _Absent:
-    def __repr__(self) -> str:
+    def __repr__(self) -> str:  # str() and f-strings show it so too
         return "(absent)"
 
 
@@ -335,10 +335,6 @@ def _flat(data: Any, prefix: str = "") -> dict[str, Any]:
             out.update(_flat(v, f"{prefix}{k}."))
         return out or {prefix.rstrip("."): {}}
     return {prefix.rstrip("."): data}
-
-
-def _show(value: Any) -> str:
-    return repr(value) if isinstance(value, _Absent) else str(value)
 
 
 @dataclass(frozen=True)

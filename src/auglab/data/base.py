@@ -6,7 +6,8 @@ expansion to ``synthetic_size`` augmented images, and ``samples_per_epoch``.
 A concrete datamodule only says how to read its files (``read_split``) and,
 where a reference experiment fixes them, its validation split and subset slices.
 The validation and test images are set apart before the training subset is drawn, so
-neither ``size`` nor ``subset``/``subset_seed`` ever changes what a run is scored on.
+neither ``size`` nor ``subset``/``subset_seed`` ever changes what a run is scored on
+(unless ``val_size`` is a fraction, which holds out part of the subset itself).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from auglab.data.subset import (
     select_subset,
 )
 from auglab.data.synthetic import check_synthetic_size, expand
+from auglab.data.validation import check_val_size, draw_count, hold_out
 from auglab.errors import ConfigError, one_line
 
 if TYPE_CHECKING:
@@ -52,6 +54,9 @@ class ImageDataModule(L.LightningDataModule):
     #: Per-channel (mean, std) of the training images in [0, 1], set by a datamodule that
     #: asks the network to standardise its inputs with them (image_folder); None: as loaded.
     channel_stats: tuple[tuple[float, ...], tuple[float, ...]] | None = None
+    #: The count ``data.val_size`` takes to mean the dataset's own split (as null does):
+    #: MNIST's 5,000, E1's fixed tail.
+    default_val_size: int | None = None
 
     def __init__(
         self,
@@ -66,6 +71,7 @@ class ImageDataModule(L.LightningDataModule):
         pad_to: int | None = None,
         val_fraction: float = 0.2,
         val_from_test: bool = False,
+        val_size: int | float | None = None,
         split_seed: int | None = None,
         seed: int = 0,
         augment: A.Compose | None = None,
@@ -92,6 +98,9 @@ class ImageDataModule(L.LightningDataModule):
             val_fraction, "data.val_fraction", hint="the share of train held out for validation"
         )
         self.val_from_test = bool(val_from_test)
+        #: ``data.val_size`` as set (module ``auglab.data.validation``); None: the dataset's
+        #: own split. The number of validation images is ``val_size``.
+        self.val_size_setting = check_val_size(val_size, self.default_val_size, val_from_test)
         #: Seeds the validation split; None follows ``seed``. A fixed value keeps the
         #: validation images the same across training seeds.
         self.split_seed = split_seed
@@ -133,14 +142,7 @@ class ImageDataModule(L.LightningDataModule):
 
     def validation_split(self, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(training pool, validation) indices; default: seeded stratified ``val_fraction``."""
-        if self.split_seed is None and self.subset_seed is not None:
-            # The pool would follow `seed`, and so would the images drawn from it.
-            raise ConfigError(
-                f"data.subset_seed={self.subset_seed} keeps the training images the same for "
-                "every seed, but data.split_seed=null draws the validation split (and the pool "
-                "left to train on) with each seed: set data.split_seed, e.g. data.split_seed=0"
-            )
-        rng = np.random.default_rng(self.seed if self.split_seed is None else self.split_seed)
+        rng = np.random.default_rng(self.validation_seed())
         val = []
         for c in np.unique(labels):
             members = rng.permutation(np.flatnonzero(labels == c))
@@ -148,7 +150,26 @@ class ImageDataModule(L.LightningDataModule):
         val_idx = np.sort(np.concatenate(val))
         return np.setdiff1d(np.arange(len(labels)), val_idx), val_idx
 
+    def validation_seed(self) -> int:
+        """Seeds the validation split (``val_fraction``, or a count ``val_size``):
+        ``split_seed``, or with it null the training ``seed``."""
+        if self.split_seed is None and self.subset_seed is not None:
+            # The pool would follow `seed`, and so would the images drawn from it.
+            raise ConfigError(
+                f"data.subset_seed={self.subset_seed} keeps the training images the same for "
+                "every seed, but data.split_seed=null draws the validation split (and the pool "
+                "left to train on) with each seed: set data.split_seed, e.g. data.split_seed=0"
+            )
+        return self.seed if self.split_seed is None else self.split_seed
+
     # ---- shared behaviour -----------------------------------------------------------------
+    @property
+    def val_size(self) -> int:
+        """Images the run validates on (chooses its epoch on): the record's ``val_size``."""
+        if self.val_set is None:
+            raise RuntimeError("val_size is known after setup('fit')")
+        return len(self.val_set)
+
     @property
     def num_classes(self) -> int:
         return len(self.class_names)
@@ -180,11 +201,7 @@ class ImageDataModule(L.LightningDataModule):
         if self.train_set is None and stage in (None, "fit", "validate"):
             images, labels = self.read_split("train")
             images = self.pad(images)
-            if self.val_from_test:  # E4: all training images train; the test set validates
-                pool, val = np.arange(len(labels)), None
-            else:
-                pool, val = self.validation_split(labels)
-            chosen = pool[self._subset(labels[pool])]
+            chosen, val = self._train_and_val(labels)
             self.train_set = ArrayDataset(images[chosen], labels[chosen], transform=self.augment)
             self.train_size, self.train_indices = len(chosen), chosen
             if self.synthetic_size is not None:
@@ -208,11 +225,33 @@ class ImageDataModule(L.LightningDataModule):
             images, labels = self.read_split("test")
             self.test_set = ArrayDataset(self.pad(images), labels)
 
+    def _train_and_val(self, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """(training, validation) rows of the train split; validation None: the test set."""
+        setting = self.val_size_setting
+        if self.val_from_test:  # E4: all training images train; the test set validates
+            pool, val = np.arange(len(labels)), None
+        elif isinstance(setting, int):  # a drawn count; the pool is the rest
+            pool, val = draw_count(labels, setting, self.validation_seed())
+        else:
+            pool, val = self.validation_split(labels)
+        chosen = pool[self._subset(labels[pool])]
+        if isinstance(setting, float):  # a share of the very subset a run without it trains on
+            seed = self.seed if self.subset_seed is None else self.subset_seed
+            keep, held = hold_out(labels[chosen], setting, seed)
+            chosen, val = chosen[keep], chosen[held]
+        return chosen, val
+
     def _subset(self, pool_labels: np.ndarray) -> np.ndarray:
         """Positions in the training pool (validation already set apart) the run trains on;
         a fractional ``size`` is resolved here, where the pool is known (``pool_size``)."""
         self.pool_size = len(pool_labels)
         size = resolve_size(self.size, self.pool_size)
+        if isinstance(self.val_size_setting, int) and (size or 0) > self.pool_size:
+            raise ConfigError(
+                f"data.size={size} is larger than the {self.pool_size} images left to train on "
+                f"after data.val_size={self.val_size_setting}: use data.size<={self.pool_size} "
+                "or a smaller data.val_size"
+            )
         if isinstance(self.size, float):
             log.info(
                 "data.size=%g: %d of the %d pool images",

@@ -221,8 +221,8 @@ class ImageFolderDataModule(ImageDataModule):
     def _fractions(self, test: bool) -> list[tuple[str, float]]:
         """The stratified splits a class goes through, in order: test (single tree), validation."""
         fractions = [("data.test_fraction", self.test_fraction)] if test else []
-        if not self.val_from_test:
-            fractions.append(("data.val_fraction", self.val_fraction))
+        if not self.val_from_test and not isinstance(self.val_size_setting, int):
+            fractions.append(("data.val_fraction", self.val_fraction))  # a count replaces it
         return fractions
 
     def _check_counts(

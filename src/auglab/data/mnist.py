@@ -1,4 +1,8 @@
-"""MNIST as E1 uses it: official file order, fixed tail validation, padded for LeNet-5."""
+"""MNIST as E1 uses it: official file order, fixed tail validation, padded for LeNet-5.
+
+``data.val_size=5000`` (the default) is that tail; another count draws a stratified
+validation set from all 60,000 train images, seeded by ``split_seed`` or 0 (``validation_seed``).
+"""
 
 from __future__ import annotations
 
@@ -14,7 +18,8 @@ from torchvision.datasets import MNIST
 from auglab.data.base import ImageDataModule, download_failed
 from auglab.errors import ConfigError, one_line
 
-TRAIN_POOL = 55_000  # train[55000:60000] is E1's validation set
+TRAIN_IMAGES = 60_000
+TRAIN_POOL = 55_000  # train[55000:60000] is E1's validation set, data.val_size=5000
 RAW_FILES = (
     "train-images-idx3-ubyte",
     "train-labels-idx1-ubyte",
@@ -50,17 +55,24 @@ class MNISTDataModule(ImageDataModule):
     # E1 (REFERENCE.md): sizes 100 / 1000 / 10000 are these slices of the train set.
     reference_slices = {100: (0, 100), 1000: (550, 1550), 10000: (6550, 16550)}
     mnist_c_release = True
+    # data.val_size=5000 (the default) is E1's tail, not a draw; other counts draw from all.
+    default_val_size = TRAIN_IMAGES - TRAIN_POOL
 
     def __init__(
         self, data_dir: str | Path, download: bool = True, pad_to: int | None = 32, **kwargs
     ) -> None:
         super().__init__(data_dir, pad_to=pad_to, **kwargs)
         self.download = download
-        pool = 60_000 if self.val_from_test else TRAIN_POOL
-        if self.size is not None and self.size > pool:
+        drawn = self.val_size_setting if isinstance(self.val_size_setting, int) else None
+        if drawn is None:
+            pool = TRAIN_IMAGES if self.val_from_test else TRAIN_POOL
+            why = "the last 5,000 validate unless data.val_from_test=true"
+        else:
+            pool, why = TRAIN_IMAGES - drawn, f"data.val_size={drawn} validate"
+        if isinstance(self.size, int) and self.size > pool:
             raise ConfigError(
-                f"data.size={self.size} is larger than the {pool} MNIST training images "
-                f"(the last 5,000 validate unless data.val_from_test=true): use data.size<={pool}, "
+                f"data.size={self.size} is larger than the {max(pool, 0)} MNIST training images "
+                f"({why}): use data.size<={max(pool, 0)} or a smaller data.val_size, "
                 "or data.size=null for all"
             )
 
@@ -89,6 +101,11 @@ class MNISTDataModule(ImageDataModule):
         if len(images) != len(labels):
             raise ValueError(f"{prefix} files hold {len(images)} images but {len(labels)} labels")
         return images[..., None], labels.astype(np.int64)
+
+    def validation_seed(self) -> int:
+        """A drawn ``data.val_size`` is the same for every seed, as E1's split is:
+        ``split_seed`` (``+data.split_seed=N``), or 0 without one."""
+        return 0 if self.split_seed is None else self.split_seed
 
     def validation_split(self, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if len(labels) <= TRAIN_POOL:
