@@ -82,6 +82,7 @@ class Outcome:
     aug_strength: float
     reg: str
     reg_strength: float
+    val_size: int
     epochs: int
     optimizer_steps: int
     train_images_seen: int
@@ -214,6 +215,7 @@ def fit_and_test(
         aug_strength=cfg.aug.get("strength", 1.0),
         reg=regularisation(cfg.get("reg")).name,
         reg_strength=regularisation(cfg.get("reg")).strength,
+        val_size=datamodule.val_size,
         epochs=epochs,
         optimizer_steps=steps,
         train_images_seen=images,

@@ -185,7 +185,8 @@ def test_train_py_trains_on_the_rest_of_the_subset_after_a_fraction(run_env, tmp
         f"hydra.run.dir={out}",
         env=run_env,
     )
-    assert json.loads((out / "metrics.json").read_text())["train_size"] == 80
+    m = json.loads((out / "metrics.json").read_text())
+    assert (m["train_size"], m["val_size"]) == (80, 20)
 
 
 @pytest.mark.slow
