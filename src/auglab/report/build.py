@@ -8,10 +8,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from auglab import atomic, plots
 from auglab.plan import PlannedJob, planned_jobs
 from auglab.record import JobRecord, selection_metric, sweep_records
 from auglab.report.analysis import analyse
+from auglab.report.exchange_fit import FittedExchange
 from auglab.report.markdown import REPORT_MD, REPORT_PNG, report_markdown
 from auglab.report.result import CellResult, SweepResult
 from auglab.report.summary_table import write_summary
@@ -66,15 +69,35 @@ def make_report(
 
 
 def write_png(result: SweepResult, path: Path) -> Path:
-    """``report.png``: accuracy by size, the exchange rates, and accuracy under shift."""
+    """``report.png``: accuracy by size, the exchange rates, off's fitted learning curve
+    (when there is one), and accuracy under shift."""
+    fitted = result.compared.exchange
     exchange: dict[str, list[tuple[float, float, str | None]]] = {}
-    for r in result.compared.exchange.rates:
-        exchange.setdefault(r.setting, []).append((r.train_size, r.limit, r.bound))
+    for r in fitted.rates:
+        if r.real is not None:
+            mark = "extrapolated" if r.extrapolated else None
+            exchange.setdefault(r.setting, []).append((r.train_size, r.real, mark))
+        elif r.place == "unreachable":
+            largest = max(c.sizes[-1] for c in fitted.curves)
+            exchange.setdefault(r.setting, []).append((r.train_size, largest, "unreachable"))
     shifted = None if result.shifted is None else [s.cell for s in result.shifted.cells]
     figure = plots.sweep_report_figure(
-        _lines(result.cells), exchange, None if shifted is None else _lines(shifted)
+        _lines(result.cells),
+        exchange,
+        None if shifted is None else _lines(shifted),
+        _curves(fitted) if fitted.curves else None,
     )
     return plots.save_png(figure, path)
+
+
+def _curves(fitted: FittedExchange) -> dict[str, tuple[list, list]]:
+    """Each off curve's job points and 50 points of its fit across its sizes (log-spaced)."""
+    found = {}
+    for curve in fitted.curves:
+        sizes = np.geomspace(curve.sizes[0], curve.sizes[-1], 50)
+        line = list(zip(sizes.tolist(), np.asarray(curve.law.error(sizes)).tolist(), strict=True))
+        found[curve.label] = (list(curve.points), line)
+    return found
 
 
 def _lines(cells: Sequence[CellResult]) -> dict[str, list[tuple[float, float, float | None]]]:
