@@ -337,8 +337,8 @@ def test_real_multirun_ends_with_the_report(run_env, tmp_path):
     (run,) = (sweep / "progress_run" / "wandb").glob("offline-run-*/run-*.wandb")
     assert RunRecord(job_type="progress").SerializeToString() in run.read_bytes()
     assert b"progress/finished" in run.read_bytes()
-    with Image.open(sweep / "report.png") as image:
-        assert image.size == (1500, 500)
+    with Image.open(sweep / "report.png") as image:  # accuracy, exchange rate, off's curve
+        assert image.size == (2200, 500)
 
 
 # ---- exchange rate, intervals, paired differences, per-class effects, selection -------------

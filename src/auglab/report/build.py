@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from auglab import atomic, plots
-from auglab.plan import PlannedJob, planned_jobs
+from auglab.plan import PlannedJob, SweepPlan, planned_jobs, read_plan
 from auglab.record import JobRecord, selection_metric, sweep_records
 from auglab.report.analysis import analyse
 from auglab.report.exchange_fit import FittedExchange
@@ -39,25 +39,33 @@ class Report:
     planned: list[PlannedJob] | None = None
 
 
-def shown_jobs(sweep_dir: Path) -> tuple[list[JobRecord], list[PlannedJob] | None]:
+def shown_jobs(
+    sweep_dir: Path, whole_plan: bool = False
+) -> tuple[list[JobRecord], list[PlannedJob] | None]:
     """The records the summary and the report show, and the plan's jobs (None: no plan).
 
-    With a plan: exactly its jobs, in its order (``PlannedJob.as_record``). Without one
-    (sweep dirs from before plans): every record in the sweep dir.
+    With a plan: exactly its latest grid's jobs, in its order (``PlannedJob.as_record``);
+    ``whole_plan``: every job ever planned into the dir (a study run as several sweeps,
+    each with its own grid), in job order. Without a plan (sweep dirs from before plans):
+    every record in the sweep dir.
     """
-    planned = planned_jobs(Path(sweep_dir))
+    plan = read_plan(Path(sweep_dir))
+    if plan is not None and whole_plan:
+        plan = SweepPlan(tuple(sorted(e.job_num for e in plan.jobs)), plan.jobs)
+    planned = planned_jobs(Path(sweep_dir), plan)
     if planned is None:
         return [record for _, record in sweep_records(Path(sweep_dir))], None
     return [job.as_record() for job in planned], planned
 
 
 def make_report(
-    sweep_dir: Path, with_summary: bool = True, select: str | None = None
+    sweep_dir: Path, with_summary: bool = True, select: str | None = None, whole_plan: bool = False
 ) -> Report | None:
-    """Write ``report.md``/``report.png`` (and the summary); None if there is no job to show."""
+    """Write ``report.md``/``report.png`` (and the summary); None if there is no job to show.
+    ``whole_plan``: every job the plan ever held, not only its latest grid's."""
     sweep_dir = Path(sweep_dir)
     select = selection_metric(select)  # a wrong name fails before anything is read
-    jobs, planned = shown_jobs(sweep_dir)
+    jobs, planned = shown_jobs(sweep_dir, whole_plan)
     if not jobs:
         return None
     result = analyse(sweep_dir.name, jobs, planned, select)
