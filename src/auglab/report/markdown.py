@@ -1,6 +1,8 @@
 """``report.md``: per setting and size, test accuracy over seeds with a 95% interval, the
 paired difference to ``off``, how much of the spread the training subset makes (when the
-sweep varies ``data.subset_seed``), the exchange rate and the classes helped and hurt most;
+sweep varies ``data.subset_seed``), ``off``'s fitted learning curve, the exchange rate read
+off it, the head-to-head of the leading settings, strengths picked at the edge of their
+grid, and the classes helped and hurt most;
 "Under shift", the same on the corruption suite when jobs were tested on it
 (``python -m auglab.evaluate``); then the jobs that are not in the results yet, so a partial
 sweep never reads as a whole one.
