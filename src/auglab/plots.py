@@ -237,7 +237,7 @@ def sweep_report_figure(
     ax.set_ylabel("test accuracy")
     ax.set_title("Test accuracy by training-set size (mean ± std over subsets and seeds)")
     if ax.lines:
-        ax.legend(title="augmentation")
+        ax.legend(title="setting")
     if rate_ax is not None:
         _exchange_panel(rate_ax, exchange, colors, sizes)
     if curve_ax is not None:
@@ -248,7 +248,7 @@ def sweep_report_figure(
         shift_ax.set_ylabel("mean accuracy over the corruption suite")
         shift_ax.set_title("Under shift: accuracy over the corruptions by size")
         if shift_ax.lines:
-            shift_ax.legend(title="augmentation")
+            shift_ax.legend(title="setting")
     return fig
 
 

@@ -129,7 +129,7 @@ def _preset(
     if strength is None:
         strength = overrides.get(f"{key}.strength")
     strength = 1.0 if strength in (None, "", "null") else float(strength)
-    if name in (OFF, "none", "null") or strength == 0:
+    if name == OFF or (key == "reg" and name in ("none", "null")) or strength == 0:
         return ""
     return str(name) if strength == 1 or not scaled else f"{name} x{strength:g}"
 

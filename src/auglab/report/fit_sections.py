@@ -72,15 +72,17 @@ def exchange_section(
 
 
 def _interval_note(resamples: int, resampled: Sequence[str]) -> str:
-    how = (
-        "the jobs (seeds) of a cell that ran one subset"
-        if "seeds" in " ".join(resampled)
-        else "never seeds: every cell ran several subsets"
-    )
+    seeds = any("seeds" in r for r in resampled)
     return (
         f"95% percentile bootstrap ({resamples:,} seeded resamples): at each size `off`'s "
         "training subsets (`data.subset_seed`) drawn with replacement and the curve refitted, "
-        f"independently the setting's subsets; resampled instead: {how}."
+        "independently the setting's subsets, and the rate read again"
+        + (
+            "; where a cell ran a single subset its jobs (seeds) are drawn instead "
+            "(column `resampled`; off's: " + " or ".join(resampled) + ")."
+            if seeds
+            else "."
+        )
     )
 
 

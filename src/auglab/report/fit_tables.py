@@ -68,6 +68,7 @@ def rate_rows(rates: Sequence[Rate]) -> list[dict[str, Any]]:
             "real images": rate_text(r),
             f"{CI} (bootstrap)": bounds_text(r.low, r.high),
             "note": PLACE_TEXT.get(r.place, ""),
+            "resampled": r.resampled,
         }
         for r in rates
     ]
