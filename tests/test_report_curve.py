@@ -174,6 +174,18 @@ def test_off_is_fitted_and_every_setting_reg_too_gets_a_rate_with_a_bootstrap_in
         )
     text = section(report.text, "Exchange rate")
     assert "† extrapolated" in text and "1,000 seeded resamples" in text
+    # Holm over every pair of every size: 3 sizes where elastic leads dropout, and off too
+    # at 10,000, where all three are within a point on validation.
+    pairs = report.result.head_to_head.pairs
+    assert [(p.train_size, p.first, p.second) for p in pairs] == [
+        (100, "elastic", "dropout"),
+        (1000, "elastic", "dropout"),
+        (10000, "elastic", "dropout"),
+        (10000, "elastic", "off"),
+        (10000, "dropout", "off"),
+    ]
+    assert [p.p_holm for p in pairs] == pytest.approx(holm([p.p for p in pairs]))
+    assert all(p.by == "subsets" and p.diff.n == 5 for p in pairs)
     rows = {(r[0], r[1]): r for r in table_rows(text)}
     assert rows["elastic", "10,000"][2].endswith("†")
     assert rows["elastic", "10,000"][4] == "extrapolated beyond off's largest size"
@@ -268,6 +280,27 @@ def test_validation_picking_the_edge_of_the_strength_grid_is_flagged(tmp_path):
     )
     assert f"- {flag.text}" in section(report.text, "Edge of the strength grid")
     assert report.tables["strength_edges"][0]["suggest"] == "2.5"
+
+
+def test_a_reg_strength_at_the_small_end_of_its_grid_is_flagged(tmp_path):
+    jobs = {}
+    for seed in range(3):
+        for strength in ("0.5", "1", "2"):
+            over = ["data.size=200", "aug=off", "reg=weight_decay", f"reg.strength={strength}"]
+            over.append(f"seed={seed}")
+            val = 0.9 if strength == "0.5" else 0.8
+            fields = {"reg": "weight_decay", "reg_strength": float(strength)}
+            finished_job(tmp_path, len(jobs), over, 0.85, val_acc_best=val, **fields)
+            jobs[len(jobs)] = over
+    plan(tmp_path, jobs)
+    report = make_report(tmp_path, select="val/acc_best")
+    (cell,) = report.result.cells
+    assert (cell.setting, cell.chosen) == ("weight_decay", (("reg.strength=0.5", 3),))
+    (flag,) = report.result.edges
+    assert flag.text == (
+        "weight_decay at 200: validation picked reg.strength=0.5, the smallest tried, in 3 of "
+        "3 seeds: extend the grid, e.g. reg.strength=0.25"
+    )
 
 
 def test_whole_plan_reports_every_grid_ever_run_into_the_dir(tmp_path, capsys):

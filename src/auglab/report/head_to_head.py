@@ -33,7 +33,7 @@ class Pair:
     first: str
     second: str
     val_gap: float
-    diff: Interval
+    diff: Interval | None  # None: no draws in common
     by: str
     p: float | None
     p_holm: float | None
@@ -84,7 +84,7 @@ def head_to_head(table_cells: Sequence[Cell]) -> HeadToHead:
     sizes: dict[int, list[Cell]] = {}
     for cell in table_cells:
         sizes.setdefault(cell.train_size, []).append(cell)
-    raw: list[tuple[int, Cell, Cell, float, Interval, str, float | None]] = []
+    raw: list[tuple[int, Cell, Cell, float, Interval | None, str, float | None]] = []
     ranked_by_size = {size: leading(group) for size, group in sorted(sizes.items())}
     for size, ranked in ranked_by_size.items():
         for (a, va), (b, vb) in combinations(ranked, 2):
