@@ -144,6 +144,13 @@ def test_select_chooses_aug_and_reg_strength_jointly_per_draw(tmp_path):
     assert tuned["elastic+dropout"].accs == (0.85, 0.88)
     report = make_report(tmp_path, select="val/acc_best")
     assert "`aug.strength`, `reg.strength`" in report.text
+    assert report.result.setting_keys == ("aug.name", "reg.name")  # W&B groups by both
+    assert make_report(tmp_path).result.setting_keys == (
+        "aug.name",
+        "aug.strength",
+        "reg.name",
+        "reg.strength",
+    )
     # Untuned: each pair of strengths is a setting of its own.
     assert {c.setting for c in cells(records(tmp_path))} == {
         "off",

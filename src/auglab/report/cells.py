@@ -236,13 +236,17 @@ def _select(
 
 
 def setting_keys(jobs: Sequence[JobRecord], select: str | None = None) -> list[str]:
-    """The config keys that make a setting, as W&B groups runs: the preset, its strength
-    where it varies, and the other swept keys, unless a selection tunes them (the strength
+    """The config keys that make a setting, as W&B groups runs: the preset (and the
+    regularisation where some job has one), its strength where it varies, and the other swept keys, unless a selection tunes them (the strength
     too). Group choices (``optim=sgd``) are no config value: left out."""
     finished = [j for j in jobs if j.ok]
     keys = ["aug.name"]
     if select is None and len({j.aug_strength for j in finished}) > 1:
         keys.append("aug.strength")
+    if any(preset_on(j, "reg") for j in finished):  # conf/reg: name, strength
+        keys.append("reg.name")
+        if select is None and len({j.reg_strength for j in finished}) > 1:
+            keys.append("reg.strength")
     if select is None:
         keys += [k for k in other_keys(job_overrides(finished)) if "." in k]
     return keys
