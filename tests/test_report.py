@@ -31,6 +31,7 @@ from auglab.report import (
     write_report,
 )
 from auglab.report.cli import main
+from auglab.report.effects import pooled_sizes
 from auglab.report.markdown import report_markdown
 from auglab.report.tables import report_tables
 from auglab.stats import t_interval
@@ -85,15 +86,15 @@ def test_a_size_by_aug_by_seed_sweep_gives_one_line_per_setting_with_std(tmp_pat
     rows = [line for line in report.split("## Difference")[0].splitlines() if line[:3] == "| o"]
     # 95% CI: mean ± t(1) = 12.71 standard errors (0.01 here).
     assert rows == [
-        "| off       | 100          | 0.7000 ± 0.0141 | [0.5729, 0.8271] | 0.3000      | 2       |",
-        "| off       | 1000         | 0.9000 ± 0.0141 | [0.7729, 1.0271] | 0.1000      | 2       |",
-        "| on        | 100          | 0.8000 ± 0.0141 | [0.6729, 0.9271] | 0.2000      | 2       |",
-        "| on        | 1000         | 0.9500 ± 0.0141 | [0.8229, 1.0771] | 0.0500      | 2       |",
-    ]
+        "| off       | 100          | 0.7000 ± 0.0141     | [0.5729, 0.8271] | 0.3000      | 2       |",
+        "| off       | 1000         | 0.9000 ± 0.0141     | [0.7729, 1.0271] | 0.1000      | 2       |",
+        "| on        | 100          | **0.8000 ± 0.0141** | [0.6729, 0.9271] | 0.2000      | 2       |",
+        "| on        | 1000         | **0.9500 ± 0.0141** | [0.8229, 1.0771] | 0.0500      | 2       |",
+    ]  # bold: validation's pick at each size (val_acc_best = test_acc here)
     assert "Missing" not in report
     assert (tmp_path / "report.md").read_text() == report
-    with Image.open(tmp_path / "report.png") as image:  # accuracy and exchange-rate panels
-        assert (image.format, image.size) == ("PNG", (1500, 500))
+    with Image.open(tmp_path / "report.png") as image:  # accuracy, exchange rate, off's curve
+        assert (image.format, image.size) == ("PNG", (2200, 500))
     assert (tmp_path / "summary.csv").exists() and (tmp_path / "summary.md").exists()
 
 
@@ -223,7 +224,7 @@ def test_old_jobs_of_an_earlier_grid_in_the_same_dir_are_left_out(tmp_path):
     assert "2 finished jobs of 2 expected" in report
     assert [row[:3] + row[-1:] for row in table_rows(report.split("## ")[0])] == [
         ["off", "100", "0.7000", "1"],  # job 0's 0.10 is not averaged in
-        ["on", "100", "0.8000", "1"],
+        ["on", "100", "**0.8000**", "1"],  # bold: validation's pick
     ]
     assert "optim.lr" not in report and "Missing" not in report
     summary = (tmp_path / "summary.md").read_text()
@@ -320,7 +321,10 @@ def test_real_multirun_ends_with_the_report(run_env, tmp_path):
         ["on", "100"],
         ["on", "200"],
     ]
-    assert [row[0] for row in table_rows(section(report, "Exchange rate"))] == ["100", "200"]
+    assert [row[:2] for row in table_rows(section(report, "Exchange rate"))] == [
+        ["on", "100"],
+        ["on", "200"],
+    ]
     assert [row[4] for row in table_rows(section(report, "Per-class effects"))] == ["2", "2"]
     for job in sorted(sweep.glob("[0-9]")):
         m = record(job)  # strict JSON
@@ -336,8 +340,8 @@ def test_real_multirun_ends_with_the_report(run_env, tmp_path):
     (run,) = (sweep / "progress_run" / "wandb").glob("offline-run-*/run-*.wandb")
     assert RunRecord(job_type="progress").SerializeToString() in run.read_bytes()
     assert b"progress/finished" in run.read_bytes()
-    with Image.open(sweep / "report.png") as image:
-        assert image.size == (1500, 500)
+    with Image.open(sweep / "report.png") as image:  # accuracy, exchange rate, off's curve
+        assert image.size == (2200, 500)
 
 
 # ---- exchange rate, intervals, paired differences, per-class effects, selection -------------
@@ -379,15 +383,8 @@ def test_exchange_rate_reads_off_curve_linearly_in_log_size(tmp_path):
     assert rates["on", 100].real == pytest.approx(316.2278, rel=1e-6)
     assert rates["on", 1000].ratio == pytest.approx(3.162278, rel=1e-6)
     assert (rates["on", 10000].bound, rates["light", 100].bound) == ("beyond", "below")
-    text = section(write_report(tmp_path), "Exchange rate")
-    assert table_rows(text) == [
-        ["100", "below 100", "≈ 320 (x3.2)"],
-        ["1,000", "≈ 1,000 (x1)", "≈ 3,200 (x3.2)"],
-        ["10,000", "", "beyond 10,000"],
-    ]
-    assert "| train_size   | light" in text  # one column per setting, off left out
-    assert "Read: at 1,000 images, light ≈ 1,000 real images (x1)." in text
-    assert "not monotone" not in text
+    # The report reads the fitted curve instead (tests/test_report_curve.py).
+    assert "fitted curve" in section(write_report(tmp_path), "Exchange rate")
 
 
 def test_a_dip_in_off_is_pooled_before_the_exchange_rate_is_read(tmp_path):
@@ -402,9 +399,11 @@ def test_a_dip_in_off_is_pooled_before_the_exchange_rate_is_read(tmp_path):
             ("on", 3000, 0): 0.92,  # half-way from 0.89 to 0.95: sqrt(3,000 x 10,000) = 5,477
         },
     )
-    text = section(write_report(tmp_path), "Exchange rate")
-    assert "`off` is not monotone in size" in text and "pools the sizes 1,000 and 3,000" in text
-    assert table_rows(text) == [["1,000", "≈ 1,000 (x1)"], ["3,000", "≈ 5,500 (x1.8)"]]
+    table_cells = cells(records(tmp_path))
+    assert pooled_sizes(table_cells) == [("off", [1000, 3000])]
+    rates = {r.train_size: r for r in exchange_rates(table_cells)}
+    assert rates[1000].real == pytest.approx(1000)
+    assert rates[3000].real == pytest.approx(5477.2, rel=1e-4)
 
 
 def test_intervals_and_paired_differences_match_scipys_paired_t_test(tmp_path):
@@ -554,7 +553,7 @@ def test_select_tunes_other_swept_keys_per_setting_size_and_seed_on_validation(t
     assert "| chosen " in accuracy
     assert [(row[0], row[2], row[-1]) for row in table_rows(accuracy)] == [
         ("off", "0.7100 ± 0.0141", "optim.lr=1e-3"),
-        ("on", "0.8150 ± 0.0071", "optim.lr=1e-2 ×1, optim.lr=1e-3 ×1"),
+        ("on", "**0.8150 ± 0.0071**", "optim.lr=1e-2 ×1, optim.lr=1e-3 ×1"),
     ]
     # Paired by seed, each setting at its own choice: 0.82 - 0.70 and 0.81 - 0.72.
     assert table_rows(section(report, "Difference to off"))[0][2] == "+10.50"
@@ -660,13 +659,18 @@ def test_settings_are_paired_by_subset_seed_and_seed_with_an_interval_over_all_p
     ]  # data.subset_seed places a job, it names no setting
     (comp,) = comparisons(table_cells)
     assert comp.diffs == {k: pytest.approx(0.05 + w) for k, w in wobble.items()}
-    expected = t_interval([0.05 + w for w in wobble.values()])
-    assert (comp.interval.low, comp.interval.high) == pytest.approx((expected.low, expected.high))
+    # Pairs on one subset share its images: averaged per subset, then t over 3 subsets.
+    per_subset = [
+        statistics.fmean(0.05 + w for (sub, _), w in wobble.items() if sub == s) for s in SUBSETS
+    ]
+    expected = t_interval(per_subset)
     report = write_report(tmp_path)
+    mean, low, high = (100 * v for v in (expected.mean, expected.low, expected.high))
     assert table_rows(section(report, "Difference to off")) == [
-        ["on", "100", "+5.30 *", f"[+{100 * expected.low:.2f}, +{100 * expected.high:.2f}]", "5"]
+        ["on", "100", f"+{mean:.2f} *", f"[+{low:.2f}, +{high:.2f}]", "5"]
     ]
     assert "(subset seed, seed) pairs both ran" in report
+    assert "averaged per subset (over its seeds)" in report
 
 
 def test_the_same_seed_on_other_subsets_is_never_paired(tmp_path):
@@ -718,13 +722,13 @@ def test_without_varied_subsets_the_report_is_as_before(tmp_path):
 def test_the_records_are_analysed_once_and_every_output_renders_that_result(tmp_path, monkeypatch):
     grid_sweep(tmp_path, classes=["zero", "one", "two"])
     calls = []
-    rates = analysis.exchange_rates
+    rates = analysis.fitted_exchange
 
     def counted(table_cells):
         calls.append(len(table_cells))
         return rates(table_cells)
 
-    monkeypatch.setattr(analysis, "exchange_rates", counted)
+    monkeypatch.setattr(analysis, "fitted_exchange", counted)
     report = make_report(tmp_path)
     assert calls == [4]  # one build, no shift results: the exchange rates once
     result = report.result

@@ -91,7 +91,9 @@ def test_the_w_and_b_report_has_panels_over_the_sweeps_group_and_the_reports_tab
     assert headings(made) == [
         "Accuracy against size",
         "Difference to off",
+        "Learning curve of off",
         "Exchange rate",
+        "Head to head",
         "Per-class effects",
     ]
     accuracy = section(made, "Accuracy against size")
@@ -124,7 +126,9 @@ def test_the_w_and_b_report_has_panels_over_the_sweeps_group_and_the_reports_tab
     exchange = "\n".join(
         b.text for b in section(made, "Exchange rate") if isinstance(b, wr.MarkdownBlock)
     )
-    assert "| on        | 100          | 316.2" in exchange
+    assert (
+        "| on        | 100          | 0.2          | 232.8 " in exchange
+    )  # off's fit through (100, 0.3), (1000, 0.1) reaches 0.2 there
     per_class = section(made, "Per-class effects")
     (grid,) = [b for b in per_class if isinstance(b, wr.PanelGrid)]
     assert grid.panels[0].metrics == ["test/class_acc/0", "test/class_acc/1", "test/class_acc/2"]

@@ -209,22 +209,27 @@ def sweep_report_figure(
     lines: Mapping[str, Sequence[tuple[float, float, float | None]]],
     exchange: Mapping[str, Sequence[tuple[float, float, str | None]]] | None = None,
     shifted: Mapping[str, Sequence[tuple[float, float, float | None]]] | None = None,
+    curves: Mapping[str, tuple[Sequence[tuple[float, float]], Sequence[tuple[float, float]]]]
+    | None = None,
 ) -> Figure:
     """Test accuracy against training-set size (log x), one line per setting.
 
     ``lines`` maps a setting label to (train_size, mean, std or None) points; a
     shaded band of ±1 std is drawn where several seeds ran. With ``exchange``, a
     second panel: the real un-augmented images each setting is worth at each size
-    (see ``auglab.report.effects.exchange_rates``), from (train_size, real images, bound)
-    points, where a ``"beyond"``/``"below"`` bound draws a triangle at ``off``'s
-    largest/smallest size pointing the way the true value lies. With ``shifted``, a
-    last panel: the accuracy over the corruption suite, as ``lines`` (same colours).
+    (see ``auglab.report.exchange_fit``), from (train_size, real images, mark) points:
+    mark None is read within ``off``'s sizes, ``"extrapolated"`` draws a hollow marker,
+    ``"unreachable"`` a triangle at ``off``'s largest size (no size reaches it). With
+    ``curves``, a panel of ``off``'s learning curve: per label, the jobs' (size, test error)
+    points and the fitted curve's, log-log. With ``shifted``, a last panel: the accuracy
+    over the corruption suite, as ``lines`` (same colours).
     """
-    panels = 1 + (exchange is not None) + (shifted is not None)
+    panels = 1 + (exchange is not None) + (shifted is not None) + (curves is not None)
     fig = new_figure(8.0 + 7.0 * (panels - 1), 5.0)
     axes = list(np.atleast_1d(fig.subplots(1, panels)))
     ax = axes.pop(0)
     rate_ax = axes.pop(0) if exchange is not None else None
+    curve_ax = axes.pop(0) if curves is not None else None
     shift_ax = axes.pop(0) if shifted is not None else None
     colors = _accuracy_panel(ax, lines)
     sizes = sorted({p[0] for points in lines.values() for p in points})
@@ -232,16 +237,18 @@ def sweep_report_figure(
     ax.set_ylabel("test accuracy")
     ax.set_title("Test accuracy by training-set size (mean ± std over subsets and seeds)")
     if ax.lines:
-        ax.legend(title="augmentation")
+        ax.legend(title="setting")
     if rate_ax is not None:
         _exchange_panel(rate_ax, exchange, colors, sizes)
+    if curve_ax is not None:
+        _curve_panel(curve_ax, curves)
     if shift_ax is not None:
         _accuracy_panel(shift_ax, shifted, colors)
         _size_axis(shift_ax, sorted({p[0] for points in shifted.values() for p in points}))
         shift_ax.set_ylabel("mean accuracy over the corruption suite")
         shift_ax.set_title("Under shift: accuracy over the corruptions by size")
         if shift_ax.lines:
-            shift_ax.legend(title="augmentation")
+            shift_ax.legend(title="setting")
     return fig
 
 
@@ -306,23 +313,43 @@ def _exchange_panel(
     for label, points in exchange.items():
         points = sorted(points)
         color = colors.get(label)
-        read = [(x, y) for x, y, bound in points if bound is None]
+        read = [(x, y) for x, y, mark in points if mark is None]
         if read:
             xs, ys = zip(*read, strict=True)
             (line,) = ax.plot(xs, ys, "o-", color=color, label=label)
             color = line.get_color()
-        for marker, kind in (("^", "beyond"), ("v", "below")):
-            bounded = [(x, y) for x, y, bound in points if bound == kind]
-            if bounded:
-                xs, ys = zip(*bounded, strict=True)
+        for marker, kind in (("o", "extrapolated"), ("^", "unreachable")):
+            marked = [(x, y) for x, y, mark in points if mark == kind]
+            if marked:
+                xs, ys = zip(*marked, strict=True)
                 (line,) = ax.plot(
                     xs, ys, marker, color=color, markersize=9, linestyle="none",
-                    label=None if read else label,
+                    fillstyle="none", label=None if read else label,
                 )  # fmt: skip
                 color = line.get_color()
     _size_axis(ax, sizes)
     ax.set_yscale("log")
     ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.0f}"))
     ax.yaxis.set_minor_formatter(NullFormatter())
-    ax.set_ylabel("equivalent real images (▲ beyond, ▼ below off's range)")
-    ax.legend(title="augmentation")
+    ax.set_ylabel("equivalent real images (○ extrapolated, △ beyond reach)")
+    ax.legend(title="setting")
+
+
+def _curve_panel(
+    ax,
+    curves: Mapping[str, tuple[Sequence[tuple[float, float]], Sequence[tuple[float, float]]]],
+) -> None:
+    """Each ``off`` curve's per-job test errors (dots) and its fitted curve (line), log-log."""
+    ax.set_title("Learning curve of off: test error by size, fitted")
+    for label, (points, fitted) in curves.items():
+        xs, ys = zip(*points, strict=True)
+        (dots,) = ax.plot(xs, ys, ".", alpha=0.5, label=f"{label} (jobs)")
+        fx, fy = zip(*fitted, strict=True)
+        ax.plot(fx, fy, "-", color=dots.get_color(), label=f"{label} (fit)")
+    sizes = sorted({p[0] for points, _ in curves.values() for p in points})
+    _size_axis(ax, sizes)
+    ax.set_yscale("log")
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:.3g}"))
+    ax.set_ylabel("test error")
+    if ax.lines:
+        ax.legend()

@@ -186,3 +186,47 @@ def equivalent_size(curve: Sequence[tuple[float, float]], acc: float) -> float |
             t = (acc - a0) / (a1 - a0)
             return math.exp(math.log(s0) + t * (math.log(s1) - math.log(s0)))
     return curve[-1][0]  # a single-point curve: acc equals its accuracy
+
+
+def by_unit(values: Sequence[tuple[Any, float]]) -> tuple[list[float], str]:
+    """Values averaged per training subset when there are several (``(subset, value)``
+    pairs, the subset seed first), else as they are: the values an interval is over, and
+    over what (``"subsets"`` or ``"seeds"``).
+
+    Jobs on one subset share its images, so with several subsets they are not independent:
+    the subset means are (a t interval over them has n_subsets - 1 degrees of freedom)."""
+    subsets: dict[Any, list[float]] = {}
+    for subset, value in values:
+        subsets.setdefault(subset, []).append(float(value))
+    if len(subsets) < 2:
+        return [float(v) for _, v in values], "seeds"
+    return [statistics.fmean(group) for group in subsets.values()], "subsets"
+
+
+def paired_t_test(diffs: Sequence[float], level: float = LEVEL) -> tuple[Interval, float | None]:
+    """The mean difference with its t interval, and the two-sided p of a paired t test
+    (mean 0); p None with fewer than 2 differences. Equal differences: p 0 (or 1 at 0)."""
+    from scipy.special import stdtr  # the t distribution without scipy.stats' import cost
+
+    interval = t_interval(diffs, level)
+    n = len(diffs)
+    if n < 2:
+        return interval, None
+    sd = statistics.stdev(diffs)
+    if sd == 0:
+        return interval, 1.0 if interval.mean == 0 else 0.0
+    t = interval.mean / (sd / math.sqrt(n))
+    return interval, float(2 * stdtr(n - 1, -abs(t)))
+
+
+def holm(pvalues: Sequence[float]) -> list[float]:
+    """Holm's step-down adjustment of ``pvalues`` (in their order): family-wise error
+    controlled at any level without assuming the tests independent (Holm 1979)."""
+    m = len(pvalues)
+    order = sorted(range(m), key=lambda i: pvalues[i])
+    adjusted = [0.0] * m
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * pvalues[i]))
+        adjusted[i] = running
+    return adjusted

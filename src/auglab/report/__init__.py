@@ -1,4 +1,8 @@
-"""The sweep report: what each augmentation setting is worth, at which training-set size.
+"""The sweep report: what each augmentation or regularisation setting is worth, at which
+training-set size: ``off``'s learning curve fitted as a power law (``exchange_fit``), the
+exchange rates read off it with bootstrap intervals over training subsets, intervals over
+subset means, the head-to-head of the settings validation leads with (Holm-corrected,
+``head_to_head``) and strengths picked at the edge of their grid (``edges``).
 
 It is rebuilt from the sweep dir alone, so it can be made at any time: at the end of a
 sweep, while one runs, or after one was interrupted (``python -m auglab.report DIR``).
@@ -16,6 +20,7 @@ Report (``wandb_report``), both sent where ``wandb_target`` says.
 from auglab.report.analysis import analyse
 from auglab.report.build import Report, make_report, shown_jobs, write_report
 from auglab.report.cells import OFF, PLACED_BY, Cell, cells, other_keys, setting_label
+from auglab.report.edges import EdgeFlag, edge_flags
 from auglab.report.effects import (
     Comparison,
     Exchange,
@@ -25,6 +30,8 @@ from auglab.report.effects import (
     spreads,
     varies_subsets,
 )
+from auglab.report.exchange_fit import FittedExchange, OffCurve, Rate, fitted_exchange
+from auglab.report.head_to_head import HeadToHead, Leader, Pair, head_to_head
 from auglab.report.markdown import REPORT_MD, REPORT_PNG, report_markdown
 from auglab.report.result import SweepResult
 from auglab.report.shifted import Shifted, under_shift
@@ -36,14 +43,24 @@ __all__ = [
     "REPORT_PNG",
     "Cell",
     "Comparison",
+    "EdgeFlag",
     "Exchange",
+    "FittedExchange",
+    "HeadToHead",
+    "Leader",
+    "OffCurve",
+    "Pair",
+    "Rate",
     "Report",
     "Shifted",
     "SweepResult",
     "analyse",
     "cells",
     "comparisons",
+    "edge_flags",
     "exchange_rates",
+    "fitted_exchange",
+    "head_to_head",
     "make_report",
     "off_curves",
     "other_keys",

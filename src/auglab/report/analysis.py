@@ -11,23 +11,17 @@ from collections.abc import Sequence
 
 from auglab.plan import PlannedJob
 from auglab.record import JobRecord, selection_metric
-from auglab.report.cells import OFF, Cell, cells, other_keys, setting_keys
-from auglab.report.effects import (
-    Comparison,
-    comparisons,
-    exchange_rates,
-    pooled_sizes,
-    spreads,
-    top_classes,
-    varies_subsets,
-)
+from auglab.report.cells import Cell, cells, other_keys, setting_keys
+from auglab.report.edges import edge_flags
+from auglab.report.effects import Comparison, comparisons, spreads, top_classes, varies_subsets
+from auglab.report.exchange_fit import fitted_exchange
+from auglab.report.head_to_head import head_to_head, val_mean
 from auglab.report.overrides import job_overrides
 from auglab.report.result import (
     CellResult,
     ClassEffects,
     Comparisons,
     Difference,
-    ExchangeResult,
     ShiftCell,
     ShiftResult,
     Spread,
@@ -36,6 +30,7 @@ from auglab.report.result import (
 )
 from auglab.report.shifted import Shifted, under_shift
 from auglab.report.summary_table import summary_table
+from auglab.stats import by_unit, t_interval
 
 #: Planned jobs that are in the results (finished) or listed as failed (failed, diverged).
 ENDED = ("finished", "failed", "diverged")
@@ -72,33 +67,35 @@ def analyse(
         summary=summary_table(jobs),
         setting_keys=tuple(setting_keys(jobs, select)),
         n_classes=max((len(j.test_class_acc or ()) for j in finished), default=0),
+        head_to_head=head_to_head(table_cells),
+        edges=tuple(edge_flags(table_cells)),
     )
 
 
 def cell_result(cell: Cell) -> CellResult:
+    """The cell's numbers; its interval over the subset means when it ran several subsets
+    (n_subsets - 1 degrees of freedom), else over its jobs."""
+    values, by = by_unit([(j.subset_seed, float(j.test_acc)) for j in cell.jobs])
     return CellResult(
         setting=cell.setting,
         train_size=cell.train_size,
         mean=cell.mean,
         std=cell.std,
-        interval=cell.interval,
+        interval=t_interval(values),
         loss=statistics.fmean(cell.losses) if cell.losses else None,
         runs=len(cell.accs),
         seeds=len(set(cell.seeds)),
         subsets=len(cell.subset_seeds),
         chosen=tuple(Counter(cell.chosen).most_common()),
+        interval_by=by,
+        val_mean=val_mean(cell),
     )
 
 
 def compare(table_cells: Sequence[Cell]) -> Comparisons:
     """Each setting against ``off``, and the exchange rates (computed once)."""
-    pooled = tuple((label, tuple(sizes)) for label, sizes in pooled_sizes(table_cells))
-    exchange = ExchangeResult(
-        rates=tuple(exchange_rates(table_cells)),
-        has_off=any(c.aug == OFF for c in table_cells),
-        pooled=pooled,
-    )
-    return Comparisons(tuple(difference(c) for c in comparisons(table_cells)), exchange)
+    differences = tuple(difference(c) for c in comparisons(table_cells))
+    return Comparisons(differences, fitted_exchange(table_cells))
 
 
 def difference(comp: Comparison) -> Difference:
@@ -107,13 +104,18 @@ def difference(comp: Comparison) -> Difference:
     if diffs is not None:
         hurt, helped = top_classes(comp, diffs)
         classes = ClassEffects(tuple(hurt), tuple(helped))
+    interval, by = None, "seeds"
+    if comp.diffs:
+        values, by = by_unit([(draws[0], d) for draws, d in comp.diffs.items()])
+        interval = t_interval(values)
     return Difference(
         setting=comp.cell.setting,
         train_size=comp.cell.train_size,
         has_base=comp.base is not None,
         pairs=len(comp.diffs),
-        interval=comp.interval,
+        interval=interval,
         classes=classes,
+        interval_by=by,
     )
 
 

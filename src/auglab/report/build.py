@@ -8,10 +8,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from auglab import atomic, plots
-from auglab.plan import PlannedJob, planned_jobs
+from auglab.plan import PlannedJob, SweepPlan, planned_jobs, read_plan
 from auglab.record import JobRecord, selection_metric, sweep_records
 from auglab.report.analysis import analyse
+from auglab.report.exchange_fit import FittedExchange
 from auglab.report.markdown import REPORT_MD, REPORT_PNG, report_markdown
 from auglab.report.result import CellResult, SweepResult
 from auglab.report.summary_table import write_summary
@@ -36,25 +39,33 @@ class Report:
     planned: list[PlannedJob] | None = None
 
 
-def shown_jobs(sweep_dir: Path) -> tuple[list[JobRecord], list[PlannedJob] | None]:
+def shown_jobs(
+    sweep_dir: Path, whole_plan: bool = False
+) -> tuple[list[JobRecord], list[PlannedJob] | None]:
     """The records the summary and the report show, and the plan's jobs (None: no plan).
 
-    With a plan: exactly its jobs, in its order (``PlannedJob.as_record``). Without one
-    (sweep dirs from before plans): every record in the sweep dir.
+    With a plan: exactly its latest grid's jobs, in its order (``PlannedJob.as_record``);
+    ``whole_plan``: every job ever planned into the dir (a study run as several sweeps,
+    each with its own grid), in job order. Without a plan (sweep dirs from before plans):
+    every record in the sweep dir.
     """
-    planned = planned_jobs(Path(sweep_dir))
+    plan = read_plan(Path(sweep_dir))
+    if plan is not None and whole_plan:
+        plan = SweepPlan(tuple(sorted(e.job_num for e in plan.jobs)), plan.jobs)
+    planned = planned_jobs(Path(sweep_dir), plan)
     if planned is None:
         return [record for _, record in sweep_records(Path(sweep_dir))], None
     return [job.as_record() for job in planned], planned
 
 
 def make_report(
-    sweep_dir: Path, with_summary: bool = True, select: str | None = None
+    sweep_dir: Path, with_summary: bool = True, select: str | None = None, whole_plan: bool = False
 ) -> Report | None:
-    """Write ``report.md``/``report.png`` (and the summary); None if there is no job to show."""
+    """Write ``report.md``/``report.png`` (and the summary); None if there is no job to show.
+    ``whole_plan``: every job the plan ever held, not only its latest grid's."""
     sweep_dir = Path(sweep_dir)
     select = selection_metric(select)  # a wrong name fails before anything is read
-    jobs, planned = shown_jobs(sweep_dir)
+    jobs, planned = shown_jobs(sweep_dir, whole_plan)
     if not jobs:
         return None
     result = analyse(sweep_dir.name, jobs, planned, select)
@@ -66,15 +77,35 @@ def make_report(
 
 
 def write_png(result: SweepResult, path: Path) -> Path:
-    """``report.png``: accuracy by size, the exchange rates, and accuracy under shift."""
+    """``report.png``: accuracy by size, the exchange rates, off's fitted learning curve
+    (when there is one), and accuracy under shift."""
+    fitted = result.compared.exchange
     exchange: dict[str, list[tuple[float, float, str | None]]] = {}
-    for r in result.compared.exchange.rates:
-        exchange.setdefault(r.setting, []).append((r.train_size, r.limit, r.bound))
+    for r in fitted.rates:
+        if r.real is not None:
+            mark = "extrapolated" if r.extrapolated else None
+            exchange.setdefault(r.setting, []).append((r.train_size, r.real, mark))
+        elif r.place == "unreachable":
+            largest = max(c.sizes[-1] for c in fitted.curves)
+            exchange.setdefault(r.setting, []).append((r.train_size, largest, "unreachable"))
     shifted = None if result.shifted is None else [s.cell for s in result.shifted.cells]
     figure = plots.sweep_report_figure(
-        _lines(result.cells), exchange, None if shifted is None else _lines(shifted)
+        _lines(result.cells),
+        exchange,
+        None if shifted is None else _lines(shifted),
+        _curves(fitted) if fitted.curves else None,
     )
     return plots.save_png(figure, path)
+
+
+def _curves(fitted: FittedExchange) -> dict[str, tuple[list, list]]:
+    """Each off curve's job points and 50 points of its fit across its sizes (log-spaced)."""
+    found = {}
+    for curve in fitted.curves:
+        sizes = np.geomspace(curve.sizes[0], curve.sizes[-1], 50)
+        line = list(zip(sizes.tolist(), np.asarray(curve.law.error(sizes)).tolist(), strict=True))
+        found[curve.label] = (list(curve.points), line)
+    return found
 
 
 def _lines(cells: Sequence[CellResult]) -> dict[str, list[tuple[float, float, float | None]]]:

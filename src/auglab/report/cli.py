@@ -59,11 +59,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         "report's tables): saved and its URL printed when online (WANDB_MODE=online and an "
         "API key), else written to DIR/wandb_report.json and DIR/wandb_report.md",
     )
+    parser.add_argument(
+        "--whole-plan",
+        action="store_true",
+        help="report every job ever planned into DIR (plan.json: a study run as several "
+        "sweeps, each with its own grid), not only the latest sweep's grid",
+    )
     args = parser.parse_args(argv)
     try:
         sweep_dir = _check_sweep_dir(args.sweep_dir)
         select = configured_select(sweep_dir) if args.select is None else args.select
-        report = make_report(sweep_dir, select=select)
+        report = make_report(sweep_dir, select=select, whole_plan=args.whole_plan)
         if report is None:
             raise ConfigError(
                 f"no job record in {args.sweep_dir} (no */{RECORD_FILE}): wait for a job to start, or pass the sweep dir itself"

@@ -10,7 +10,9 @@ from dataclasses import dataclass
 
 from auglab.plan import PlannedJob
 from auglab.record import JobRecord
-from auglab.report.effects import Exchange
+from auglab.report.edges import EdgeFlag
+from auglab.report.exchange_fit import FittedExchange
+from auglab.report.head_to_head import HeadToHead
 from auglab.report.summary_table import SummaryTable
 from auglab.stats import Interval
 
@@ -21,7 +23,9 @@ class CellResult:
 
     ``runs``: its jobs; ``seeds``/``subsets``: the distinct seeds and subset seeds among
     them; ``loss``: the mean test loss of the jobs that recorded one; ``chosen``: with a
-    selection, each tuned value and how many draws chose it, most chosen first."""
+    selection, each tuned value and how many draws chose it, most chosen first;
+    ``interval_by``: what the interval is over (``subsets``: the subset means, or
+    ``seeds``: the jobs); ``val_mean``: the jobs' mean validation accuracy."""
 
     setting: str
     train_size: int
@@ -33,6 +37,8 @@ class CellResult:
     seeds: int
     subsets: int
     chosen: tuple[tuple[str, int], ...] = ()
+    interval_by: str = "seeds"
+    val_mean: float | None = None
 
 
 @dataclass(frozen=True)
@@ -50,7 +56,8 @@ class Difference:
 
     ``interval``: of the paired differences, None without a pair (``has_base`` says
     whether ``off`` ran there at all); ``classes``: None when no pair recorded per-class
-    accuracies on both sides."""
+    accuracies on both sides; ``interval_by``: ``subsets`` (the per-subset mean
+    differences) or ``seeds`` (the pairs, on one subset)."""
 
     setting: str
     train_size: int
@@ -58,16 +65,7 @@ class Difference:
     pairs: int
     interval: Interval | None
     classes: ClassEffects | None
-
-
-@dataclass(frozen=True)
-class ExchangeResult:
-    """The exchange rates, whether any ``off`` cell gave a curve to read them off, and the
-    ``off`` curves a non-decreasing fit had to pool: (label, sizes pooled)."""
-
-    rates: tuple[Exchange, ...]
-    has_off: bool
-    pooled: tuple[tuple[str, tuple[int, ...]], ...]
+    interval_by: str = "seeds"
 
 
 @dataclass(frozen=True)
@@ -95,10 +93,11 @@ class Spread:
 @dataclass(frozen=True)
 class Comparisons:
     """The settings against ``off``: paired differences (with per-class effects) and the
-    exchange rates; the same for the clean test set and under shift."""
+    exchange rates read off ``off``'s fitted curve; the same for the clean test set and
+    under shift."""
 
     differences: tuple[Difference, ...]
-    exchange: ExchangeResult
+    exchange: FittedExchange
 
 
 @dataclass(frozen=True)
@@ -135,7 +134,9 @@ class SweepResult:
     neither finished, failed nor diverged (None: no plan); ``by_subset``: some cell ran
     several training subsets; ``tuned``: the keys ``select`` chose among;
     ``setting_keys``: the config keys W&B groups the runs by; ``n_classes``: the most
-    per-class accuracies a finished job recorded."""
+    per-class accuracies a finished job recorded; ``head_to_head``: the setting validation
+    picks at each size and the Holm-corrected tests among the leading settings;
+    ``edges``: tuned strengths whose picks crowd the edge of their grid."""
 
     name: str
     select: str | None
@@ -152,3 +153,5 @@ class SweepResult:
     summary: SummaryTable | None
     setting_keys: tuple[str, ...]
     n_classes: int
+    head_to_head: HeadToHead = HeadToHead((), ())
+    edges: tuple[EdgeFlag, ...] = ()

@@ -1,5 +1,6 @@
 """The sections of ``report.md`` on the clean test set, as markdown lines: the difference
-to ``off``, subset or seed, the exchange rate, per-class effects, and the selection note.
+to ``off``, subset or seed, per-class effects, and the selection note (the fitted curve,
+the exchange rate and the head-to-head are ``fit_sections``).
 Each says why a table is missing when it is (nothing to compare, no ``off``...)."""
 
 from __future__ import annotations
@@ -7,15 +8,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from auglab.report.effects import TOP_CLASSES
-from auglab.report.result import Comparisons, ExchangeResult, Spread
+from auglab.report.result import Comparisons, Spread
 from auglab.report.tables import (
     class_rows,
-    count,
     difference_rows,
-    exchange_rows,
     spread_rows,
     table,
-    two_digits,
 )
 from auglab.stats import LEVEL
 
@@ -45,8 +43,10 @@ def difference_note(by_subset: bool) -> str:
     return (
         "Each setting's test accuracy minus `off`'s, in percentage points, over the (subset "
         "seed, seed) pairs both ran at the same size and other overrides (so the same training "
-        f"images, validation split and initial weights); {LEVEL:.0%} Student-t interval over all "
-        "those pairs, taken as independent (pairs that share a subset or a seed are not quite). "
+        "images, validation split and initial weights). Pairs on one subset share its images, so "
+        "the differences are first averaged per subset (over its seeds), then the "
+        f"{LEVEL:.0%} Student-t interval is over those subset means (n_subsets − 1 degrees of "
+        "freedom); a row on a single subset has its interval over the seeds. "
         "`*`: the interval excludes 0."
     )
 
@@ -70,36 +70,6 @@ def spread_section(found: Sequence[Spread]) -> list[str]:
         table(spread_rows(found)),
         "",
     ]
-
-
-def exchange_section(
-    exchange: ExchangeResult, heading: str = "## Exchange rate", metric: str = "test accuracy"
-) -> list[str]:
-    lines = [heading, ""]
-    if not exchange.has_off:
-        return [*lines, "No `off` jobs: no curve of real images to read the exchange rate off.", ""]
-    if not exchange.rates:
-        return [*lines, "No setting besides `off`: nothing to exchange.", ""]
-    lines += [
-        "How many real, un-augmented images each setting is worth: the training-set size at "
-        f"which `off`'s mean {metric}, interpolated linearly in log size, reaches the "
-        "setting's mean (Geiping et al. 2023). `beyond N`: better than `off` at its largest "
-        "size N (how much beyond, the sweep cannot tell); `below N`: worse than `off` at its "
-        "smallest.",
-    ]
-    example = next((r for r in exchange.rates if r.bound is None), None)
-    if example is not None:
-        lines += [
-            f"Read: at {example.train_size:,} images, {example.setting} "
-            f"≈ {count(two_digits(example.real))} real images (x{example.ratio:.2g})."
-        ]
-    for label, sizes in exchange.pooled:
-        lines += [
-            f"`{label}` is not monotone in size: its mean accuracy dips, so the curve read "
-            f"is its non-decreasing least-squares fit (isotonic, weighted by seeds), which "
-            f"pools the sizes {' and '.join(f'{s:,}' for s in sizes)}.",
-        ]
-    return [*lines, "", table(exchange_rows(exchange.rates)), ""]
 
 
 def class_section(compared: Comparisons, by_subset: bool) -> list[str]:

@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from auglab.report.effects import TOP_CLASSES
+from auglab.report.fit_sections import exchange_section
 from auglab.report.result import ShiftResult
-from auglab.report.sections import exchange_section
 from auglab.report.tables import (
     class_rows,
     corruption_rows,
@@ -43,7 +43,7 @@ def shift_section(shifted: ShiftResult, by_subset: bool = False) -> list[str]:
         "",
         *shift_difference(shifted, by_subset),
         *exchange_section(
-            shifted.compared.exchange, "### Exchange rate under shift", "shifted accuracy"
+            shifted.compared.exchange, "### Exchange rate under shift", "shifted error"
         ),
         *helped_hurt(shifted, by_subset),
     ]

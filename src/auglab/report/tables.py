@@ -4,12 +4,19 @@ number comes from the analysed result (``auglab.report.result``)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from tabulate import tabulate
 
-from auglab.report.effects import Exchange
+from auglab.report.fit_tables import (
+    CI,
+    curve_plain,
+    edge_plain,
+    pair_plain,
+    rate_plain,
+    signed,
+)
 from auglab.report.result import (
     CellResult,
     Difference,
@@ -18,22 +25,24 @@ from auglab.report.result import (
     SpreadPart,
     SweepResult,
 )
-from auglab.stats import LEVEL
-
-MINUS = "\u2212"
-CI = f"{LEVEL:.0%} CI"
 
 
 def report_tables(result: SweepResult) -> dict[str, list[dict[str, Any]]]:
     """The tables by name, in the report's order (the W&B Report makes a section of each)."""
     by_subset = result.by_subset
-    tables: dict[str, list[dict[str, Any]]] = {"accuracy": accuracy_rows(result.cells, by_subset)}
+    best = {(b.setting, b.train_size) for b in result.head_to_head.leaders if b.runner_up}  # bold
+    tables: dict[str, list[dict[str, Any]]] = {
+        "accuracy": accuracy_rows(result.cells, by_subset, best)
+    }
     if not result.cells:
         return tables
     tables["difference"] = difference_rows(result.compared.differences, by_subset)
     if by_subset:
         tables["variance"] = spread_plain(result.spreads)
-    tables["exchange_rate"] = exchange_plain(result.compared.exchange.rates)
+    tables["learning_curve"] = curve_plain(result.compared.exchange.curves)
+    tables["exchange_rate"] = rate_plain(result.compared.exchange.rates)
+    tables["head_to_head"] = pair_plain(result.head_to_head.pairs)
+    tables["strength_edges"] = edge_plain(result.edges)
     tables["per_class"] = class_rows(result.compared.differences) or []
     if result.shifted is not None:
         shifted = result.shifted
@@ -42,19 +51,25 @@ def report_tables(result: SweepResult) -> dict[str, list[dict[str, Any]]]:
         tables["shift_difference"] = difference_rows(
             shifted.compared.differences, by_subset, "shifted acc"
         )
-        tables["shift_exchange_rate"] = exchange_plain(shifted.compared.exchange.rates)
+        tables["shift_exchange_rate"] = rate_plain(shifted.compared.exchange.rates)
         tables["shift_helped_hurt"] = class_rows(shifted.compared.differences) or []
     return tables
 
 
-def accuracy_rows(cells: Sequence[CellResult], by_subset: bool = False) -> list[dict[str, Any]]:
-    """One row per cell; with several subsets, ``subsets`` and ``seeds`` count each."""
+def accuracy_rows(
+    cells: Sequence[CellResult],
+    by_subset: bool = False,
+    best: Collection[tuple[str, int]] = (),
+) -> list[dict[str, Any]]:
+    """One row per cell; with several subsets, ``subsets`` and ``seeds`` count each;
+    ``best`` (setting, size): the cells validation picks, in bold."""
     rows = []
     for c in cells:
+        shown = mean_std(c)
         row = {
             "setting": c.setting,
             "train_size": c.train_size,
-            "test_acc": mean_std(c),
+            "test_acc": f"**{shown}**" if (c.setting, c.train_size) in best else shown,
             CI: interval_text(c),
             "test_loss": "" if c.loss is None else f"{c.loss:.4f}",
             "seeds": c.seeds if by_subset else c.runs,
@@ -121,31 +136,6 @@ def spread_plain(found: Sequence[Spread]) -> list[dict[str, Any]]:
             **{f"{part.name}_share": part.share for part in s.parts},
         }
         for s in found
-    ]
-
-
-def exchange_rows(rates: Sequence[Exchange]) -> list[dict[str, Any]]:
-    """One row per size, one column per setting (the markdown table)."""
-    settings = list(dict.fromkeys(r.setting for r in rates))
-    by_size: dict[int, dict[str, str]] = {}
-    for r in sorted(rates, key=lambda r: r.train_size):
-        by_size.setdefault(r.train_size, {})[r.setting] = exchange_text(r)
-    return [
-        {"train_size": f"{size:,}", **{s: found.get(s, "") for s in settings}}
-        for size, found in by_size.items()
-    ]
-
-
-def exchange_plain(rates: Sequence[Exchange]) -> list[dict[str, Any]]:
-    return [
-        {
-            "setting": r.setting,
-            "train_size": r.train_size,
-            "real_images": r.real,
-            "ratio": r.ratio,
-            "bound": r.bound or "",
-        }
-        for r in rates
     ]
 
 
@@ -229,14 +219,6 @@ def no_interval(n: int, what: str = "seed") -> str:
     return f"{n} {what}{'s' if n != 1 else ''}: no interval"
 
 
-def signed(value: float, digits: int = 2) -> str:
-    """``+1.50`` / ``−2.10`` (a real minus sign); ``0.00`` for a zero."""
-    text = f"{abs(value):.{digits}f}"
-    if float(text) == 0:
-        return text
-    return ("+" if value > 0 else MINUS) + text
-
-
 def component(part: SpreadPart) -> str:
     """``1.23 (45%)``: the standard deviation in points and the share of the variance."""
     sd = f"{100 * part.sd:.2f}"
@@ -251,21 +233,3 @@ def chosen_text(chosen: Sequence[tuple[str, int]]) -> str:
     if len(chosen) == 1:
         return chosen[0][0]
     return ", ".join(f"{value} ×{n}" for value, n in chosen)
-
-
-def exchange_text(rate: Exchange) -> str:
-    """``≈ 3,200 (x3.2)``, ``beyond 10,000`` or ``below 100``."""
-    if rate.bound is not None:
-        return f"{rate.bound} {count(rate.limit)}"
-    return f"≈ {count(two_digits(rate.real))} (x{rate.ratio:.2g})"
-
-
-def two_digits(value: float) -> float:
-    """Two significant digits (2,713 -> 2,700): the interpolation is no more precise."""
-    if value >= 100:
-        return float(f"{value:.2g}")
-    return float(round(value))
-
-
-def count(value: float) -> str:
-    return f"{int(round(value)):,}"

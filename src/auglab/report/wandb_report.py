@@ -47,7 +47,10 @@ TITLES = {
     "accuracy": "Accuracy against size",
     "difference": "Difference to off",
     "variance": "Subset or seed",
+    "learning_curve": "Learning curve of off",
     "exchange_rate": "Exchange rate",
+    "head_to_head": "Head to head",
+    "strength_edges": "Edge of the strength grid",
     "per_class": "Per-class effects",
     "shift": "Under shift",
 }
