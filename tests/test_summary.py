@@ -204,6 +204,8 @@ def test_callback_logs_the_report_as_a_wandb_run_of_its_own(tmp_path, offline_wa
     sweep = tmp_path / "2025-01-01_12-00-00"
     fake_job(sweep, 0, ["data.size=100", "aug=off"], 0.7)
     fake_job(sweep, 1, ["data.size=100", "aug=on"], 0.8, test_loss=float("nan"))
+    fake_job(sweep, 2, ["data.size=1000", "aug=off"], 0.9)  # off's curve needs two sizes
+    fake_job(sweep, 3, ["data.size=1000", "aug=on"], 0.93)
     EndOfSweep().on_multirun_end(wandb_sweep_config(sweep))
     (run,) = (sweep / REPORT_RUN_DIR / "wandb").glob("offline-run-*/run-*.wandb")
     data = run.read_bytes()
@@ -213,7 +215,7 @@ def test_callback_logs_the_report_as_a_wandb_run_of_its_own(tmp_path, offline_wa
     tables = {p.name.split("_")[0]: p for p in files.glob("table/*.table.json")}
     assert {"summary", "accuracy", "difference", "exchange"} <= set(tables)
     summary = strict_json(tables["summary"])  # NaN test loss: an empty cell, not NaN
-    assert "test_acc" in summary["columns"] and len(summary["data"]) == 2
+    assert "test_acc" in summary["columns"] and len(summary["data"]) == 4
     assert list(files.glob("images/report_*.png"))
 
 

@@ -42,6 +42,9 @@ METRIC_COLUMNS = {
 VARYING_COLUMNS = {
     "aug": ("aug", "aug"),
     "aug_strength": ("aug_strength", "aug.strength"),
+    "reg": ("reg", "reg"),
+    "reg_strength": ("reg_strength", "reg.strength"),
+    "val_size": ("val_size", "data.val_size"),
     "subset_seed": ("subset_seed", "data.subset_seed"),
     "synthetic_size": ("synthetic_size", "data.synthetic_size"),
     "samples_per_epoch": ("samples_per_epoch", "data.samples_per_epoch"),
