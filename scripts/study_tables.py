@@ -8,7 +8,7 @@
 - the cap: at the largest size, the epochs each setting's chosen jobs used against the cap,
   and the same jobs rerun with the cap doubled (a third sweep dir), paired.
 
-    python scripts/study_tables.py E1_SWEEP_DIR [REALISTIC_SWEEP_DIR] [DOUBLED_CAP_DIR]
+    python scripts/study_tables.py E1_SWEEP_DIR [REALISTIC_SWEEP_DIR] [--doubled-cap DIR]
 
 Every sweep dir is read with its whole plan (studies run as several sweeps into one dir)
 and tuned on val/acc_best. Prints markdown."""
@@ -151,7 +151,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("e1", type=Path)
     parser.add_argument("realistic", type=Path, nargs="?")
-    parser.add_argument("doubled_cap", type=Path, nargs="?")
+    parser.add_argument("--doubled-cap", type=Path, help="the same jobs rerun with the cap doubled")
     args = parser.parse_args(argv)
     e1, e1_cells = study(args.e1)
     print("## Targets (E1 validation)\n\n" + targets_table(e1, "E1 validation") + "\n")

@@ -1,0 +1,70 @@
+"""scripts/study_tables.py: a researcher's selection read on the E1 sweep's off curve at
+the N images they labelled, the targets by validation's pick, and the cap check."""
+
+from __future__ import annotations
+
+import re
+import runpy
+
+from tests.helpers import REPO
+from tests.test_report import finished_job, plan
+from tests.test_report_curve import SUBSET_EFFECT, off_error, study
+
+SCRIPT = runpy.run_path(str(REPO / "scripts" / "study_tables.py"), run_name="study_tables")
+
+
+def realistic(sweep, gain: float = 2.5) -> None:
+    """off and elastic at N = 100 and 1,000, trained on 80% and validated on the other 20%:
+    elastic's error is off's at ``gain`` x the 80% it trained on."""
+    jobs: dict[int, list[str]] = {}
+    for n in (100, 1000):
+        for aug, factor in (("off", 1.0), ("elastic", gain)):
+            for s, effect in SUBSET_EFFECT.items():
+                over = [f"data.size={n}", f"aug={aug}", f"data.subset_seed={s}", "seed=0"]
+                err = off_error(factor * 0.8 * n) * effect
+                num = len(jobs)
+                finished_job(
+                    sweep, num, over, 1 - err, val_acc_best=1 - err, train_size=int(0.8 * n),
+                    val_size=int(0.2 * n), epochs=40 + s,
+                )  # fmt: skip
+                jobs[num] = over
+    plan(sweep, jobs)
+
+
+def worth(table: str, setting: str, n: str, column: int) -> float:
+    """The ratio in a row's worth column (``≈ 200 (x2.0) [...]``)."""
+    row = next(r for r in table.splitlines() if r.startswith(f"| {setting} | {n} |"))
+    return float(re.search(r"\(x([0-9.]+)\)", row.split("|")[column]).group(1))
+
+
+def test_a_researchers_selection_is_worth_what_off_needs_for_its_error_at_n(tmp_path, capsys):
+    study(tmp_path / "e1")
+    realistic(tmp_path / "real")
+    SCRIPT["main"]([str(tmp_path / "e1"), str(tmp_path / "real")])
+    out = capsys.readouterr().out
+    table = out.split("## Selection")[1]
+    # E1 validation: elastic is off at 2.5x its size; held out: 2.5 x 80% = 2x the N labelled
+    assert abs(worth(table, "elastic", "100", 5) - 2.5) < 0.2
+    assert abs(worth(table, "elastic", "100", 8) - 2.0) < 0.2
+    assert abs(worth(table, "off", "1,000", 8) - 0.8) < 0.1  # holding out 20% costs 20%
+    targets = out.split("## Targets (E1 validation)")[1].split("##")[0]
+    assert re.search(r"\| 100 \| elastic \| 0\.\d{4} \[", targets)  # validation's pick
+
+
+def capped(sweep, epochs: dict[int, int], accs: dict[int, float]) -> None:
+    """elastic at 10,000 images, one job per subset: its epochs and test accuracy."""
+    jobs = {}
+    for num, s in enumerate(epochs):
+        over = ["data.size=10000", "aug=elastic", f"data.subset_seed={s}", "seed=0"]
+        finished_job(sweep, num, over, accs[s], val_acc_best=accs[s], epochs=epochs[s])
+        jobs[num] = over
+    plan(sweep, jobs)
+
+
+def test_the_cap_table_counts_jobs_at_the_cap_and_pairs_the_doubled_cap(tmp_path, capsys):
+    capped(tmp_path / "e1", {0: 40, 1: 100, 2: 60}, {0: 0.98, 1: 0.981, 2: 0.982})
+    capped(tmp_path / "twice", {0: 40, 1: 130}, {0: 0.98, 1: 0.983})
+    SCRIPT["main"]([str(tmp_path / "e1"), "--doubled-cap", str(tmp_path / "twice")])
+    cap = capsys.readouterr().out.split("## Cap at 10,000")[1]
+    # 3 jobs, one stopped by the cap; doubled, job 0 is unchanged and job 1 gains 0.2 points
+    assert "| elastic | 3 | 100 | 1 | 2 | +0.100 |" in cap
