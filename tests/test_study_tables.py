@@ -68,3 +68,19 @@ def test_the_cap_table_counts_jobs_at_the_cap_and_pairs_the_doubled_cap(tmp_path
     cap = capsys.readouterr().out.split("## Cap at 10,000")[1]
     # 3 jobs, one stopped by the cap; doubled, job 0 is unchanged and job 1 gains 0.2 points
     assert "| elastic | 3 | 100 | 1 | 2 | +0.100 |" in cap
+
+
+def test_augmentation_on_top_of_a_regularisation_is_paired_with_it_alone(tmp_path, capsys):
+    sweep, jobs = tmp_path / "e1", {}
+    for s in range(5):
+        for aug, gain in (("off", 0.0), ("elastic", 0.02 + 0.001 * s)):
+            over = ["data.size=100", f"aug={aug}", "reg=dropout", f"data.subset_seed={s}", "seed=0"]
+            acc = 0.9 + 0.01 * s + gain
+            fields = {"reg": "dropout", "reg_strength": 1.0, "aug": aug}
+            finished_job(sweep, len(jobs), over, acc, val_acc_best=acc, **fields)
+            jobs[len(jobs)] = over
+    plan(sweep, jobs)
+    SCRIPT["main"]([str(sweep)])
+    table = capsys.readouterr().out.split("## Augmentation on top of regularisation")[1]
+    row = next(r for r in table.splitlines() if r.startswith("| elastic+dropout | 100 |"))
+    assert row.split("|")[5].strip().startswith("+2.20 [")  # 2 to 2.4 points, mean 2.2
