@@ -198,6 +198,7 @@ def fit_and_test(
     per_class = [tested.get(CLASS_ACC_METRIC.format(c)) for c in range(datamodule.num_classes)]
     tested_name = relative(tested_ckpt, output_dir) or "final weights"
     shift = None
+    reg = regularisation(cfg.get("reg"))
     if cfg.get("shift") is not None and trainer.is_global_zero:  # shift=mnist_c: the suite too
         name = f"job {output_dir.name}" if output_dir.name.isdigit() else "run"
         shift = shift_at_end(cfg, trainer, model, datamodule, tested_name, name)
@@ -213,8 +214,8 @@ def fit_and_test(
         samples_per_epoch=datamodule.samples_per_epoch,
         aug=preset_name(cfg.aug),
         aug_strength=cfg.aug.get("strength", 1.0),
-        reg=regularisation(cfg.get("reg")).name,
-        reg_strength=regularisation(cfg.get("reg")).strength,
+        reg=reg.name,
+        reg_strength=reg.strength,
         val_size=datamodule.val_size,
         epochs=epochs,
         optimizer_steps=steps,
