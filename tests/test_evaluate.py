@@ -18,7 +18,7 @@ import pytest
 from omegaconf import OmegaConf
 
 from auglab.errors import ConfigError
-from auglab.evaluate import main
+from auglab.evaluate import Pick, find_jobs, main
 from auglab.lock import LOCK_FILE, JobLock
 from auglab.plan import PlanEntry, SweepPlan, write_plan
 from auglab.record import read_record, write_record
@@ -184,6 +184,31 @@ def test_mistakes_are_one_line(trained, tmp_path, capsys):
     out, err = lines(capsys)
     assert err[0].startswith("run: error: missing checkpoint ") and "tested checkpoint" in err[0]
     assert read_record(job).shift is None
+
+
+def test_a_study_of_several_sweeps_evaluates_the_settings_it_picks(tmp_path, capsys):
+    sweep = tmp_path / "study"
+    first = [["data.size=100", "aug=off"], ["data.size=100", "aug=elastic"]]
+    later = [["data.size=1000", "aug=elastic", "reg=dropout"], ["data.size=1000", "aug=off"]]
+    for num, overrides in enumerate(first + later):
+        write_job(sweep, num, overrides, 0.9, fingerprint=f"fp{num}")
+    entries = [PlanEntry(n, tuple(o), f"fp{n}") for n, o in enumerate(first + later)]
+    write_plan(sweep, SweepPlan((2, 3), tuple(entries)))  # the latest sweep: jobs 2 and 3
+
+    def names(pick=None):
+        return [job.name for job in find_jobs(sweep, pick)]
+
+    assert names() == ["job 2", "job 3"]
+    assert names(Pick(whole_plan=True)) == ["job 0", "job 1", "job 2", "job 3"]
+    assert names(Pick(True, (("aug", ("elastic",)),))) == ["job 1", "job 2"]
+    both = (("aug", ("elastic", "off")), ("data.size", ("1000",)))
+    assert names(Pick(True, both)) == ["job 2", "job 3"]
+    assert names(Pick(True, (("reg", ("dropout",)),))) == ["job 2"]  # unset keys never match
+    with pytest.raises(ConfigError, match=r"no job of .* matches --where aug=rand"):
+        find_jobs(sweep, Pick(True, (("aug", ("rand",)),)))
+    with pytest.raises(SystemExit):
+        main([str(sweep), "--where", "aug"])
+    assert "--where aug: write KEY=V1,V2" in capsys.readouterr().err
 
 
 def test_a_bad_suite_stops_a_job_before_it_trains():

@@ -2,7 +2,9 @@
 other test sets, and add the results to their records.
 
 For a run dir (it holds ``metrics.json``) or a sweep dir (``plan.json`` and numbered job
-dirs: the jobs of its latest grid; without a plan, every job dir in it), each finished job's
+dirs: the jobs of its latest grid, or with ``--whole-plan`` every job ever planned into it;
+without a plan, every job dir in it; ``--where KEY=V1,V2`` keeps only the jobs whose
+overrides set KEY to one of the values), each finished job's
 tested checkpoint (the record's ``tested_checkpoint``) is loaded into the datamodule and
 network rebuilt from the job's resolved ``config.yaml`` (``auglab.job.build_data_and_model``,
 as the job built them) and tested through the job's test loop (``auglab.scoring``) on:
@@ -41,7 +43,7 @@ from omegaconf import DictConfig, OmegaConf
 from auglab.errors import ConfigError, one_line
 from auglab.lock import LOCK_FILE, JobLock, job_holder
 from auglab.outputs import RESOLVED_CONFIG_FILE
-from auglab.plan import planned_jobs
+from auglab.plan import planned_jobs, read_plan
 from auglab.process import end_now
 from auglab.record import RECORD_FILE, JobRecord, read_record, sweep_records, write_record
 from auglab.speedups import keep_freed_memory, skip_cuda_probe_without_gpu
@@ -70,6 +72,23 @@ class Request:
         return [" ".join([name, *overrides]) for name, overrides in self.datasets]
 
 
+@dataclass(frozen=True)
+class Pick:
+    """Which of a sweep dir's jobs to evaluate: its latest grid, or every job ever planned
+    into it (``whole_plan``), narrowed to those whose overrides set each key of ``where`` to
+    one of its values (a study's chosen settings, out of hundreds of jobs)."""
+
+    whole_plan: bool = False
+    where: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    def keeps(self, overrides: Sequence[str]) -> bool:
+        given = dict(str(o).lstrip("+~").partition("=")[::2] for o in overrides)
+        return all(given.get(key) in values for key, values in self.where)
+
+    def describe(self) -> str:
+        return " ".join(f"{key}={','.join(values)}" for key, values in self.where)
+
+
 @dataclass
 class JobDir:
     """One job to evaluate, or to say why not (``skip``)."""
@@ -87,22 +106,35 @@ class Tally:
     failed: list[str] = field(default_factory=list)
 
 
-def find_jobs(directory: Path) -> list[JobDir]:
+def find_jobs(directory: Path, pick: Pick | None = None) -> list[JobDir]:
     """The jobs of a run dir or a sweep dir, each finished one to evaluate, the others with
-    their state; a ConfigError when there is no job at all."""
+    their state; a ConfigError when there is no job at all, or none that ``pick`` keeps."""
+    pick = pick or Pick()
     if not directory.is_dir():
         raise ConfigError(f"{directory} does not exist: pass a run dir or a sweep dir")
     if (directory / RECORD_FILE).is_file():
-        return [_job(directory, "run", read_record(directory))]
-    planned = planned_jobs(directory)
-    if planned is not None:
-        jobs = [_job(p.job_dir, f"job {p.entry.job_num}", p.record, p.state) for p in planned]
+        record = read_record(directory)
+        found = [(_job(directory, "run", record), record.overrides if record else [])]
     else:
-        jobs = [_job(path, _name(r), r) for path, r in sweep_records(directory)]
-    if not jobs:
+        plan = read_plan(directory)
+        planned = planned_jobs(directory, plan.whole() if plan and pick.whole_plan else plan)
+        if planned is not None:
+            found = [
+                (_job(p.job_dir, f"job {p.entry.job_num}", p.record, p.state), p.entry.overrides)
+                for p in planned
+            ]
+        else:
+            found = [(_job(path, _name(r), r), r.overrides) for path, r in sweep_records(directory)]
+    if not found:
         raise ConfigError(
             f"{directory} holds no job (no {RECORD_FILE}, no */{RECORD_FILE}): pass a run dir "
             "(logs/runs/<time>) or a sweep dir (logs/multiruns/<time>)"
+        )
+    jobs = [job for job, overrides in found if pick.keeps(overrides)]
+    if not jobs:
+        raise ConfigError(
+            f"no job of {directory} matches --where {pick.describe()}: its jobs set e.g. "
+            f"{' '.join(found[0][1]) or 'no override'}"
         )
     return jobs
 
@@ -234,11 +266,11 @@ def _acc(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.4f}"
 
 
-def run(directory: Path, request: Request) -> Tally:
-    """Evaluate every finished job under ``directory``, one printed line each."""
+def run(directory: Path, request: Request, pick: Pick | None = None) -> Tally:
+    """Evaluate every finished job under ``directory`` that ``pick`` keeps, a line each."""
     from auglab.shift.shifted_sets import ShiftedSets  # deferred: torch (evaluate_job says)
 
-    jobs = find_jobs(directory)
+    jobs = find_jobs(directory, pick)
     ready = [job for job in jobs if job.skip is None]
     tally = Tally()
     for job in jobs:
@@ -274,7 +306,7 @@ def _states(jobs: Sequence[JobDir]) -> str:
     return ", ".join(f"{n} {state}" for state, n in counts.items())
 
 
-def parse_args(argv: Sequence[str] | None = None) -> tuple[Path, Request]:
+def parse_args(argv: Sequence[str] | None = None) -> tuple[Path, Request, Pick]:
     parser = argparse.ArgumentParser(
         prog="python -m auglab.evaluate",
         description="Test the finished jobs of a run or sweep dir on the corruption suite "
@@ -311,7 +343,27 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[Path, Request]:
         help="the job's data.data_dir, if its data moved (the folder of MNIST/, mnist_c/...)",
     )
     parser.add_argument("--force", action="store_true", help="evaluate again what is done")
+    parser.add_argument(
+        "--whole-plan",
+        action="store_true",
+        help="every job ever planned into DIR (a study run as several sweeps), not only the "
+        "latest sweep's grid",
+    )
+    parser.add_argument(
+        "--where",
+        action="append",
+        default=[],
+        metavar="KEY=V1,V2",
+        help="only the jobs whose overrides set KEY to one of the values, e.g. --where "
+        "data.size=100,1000 --where aug=elastic (repeatable: all must hold)",
+    )
     args = parser.parse_args(argv)
+    where = []
+    for item in args.where:
+        key, sep, values = item.partition("=")
+        if not sep or not key or not values:
+            parser.error(f"--where {item}: write KEY=V1,V2, e.g. --where data.size=100,1000")
+        where.append((key.strip(), tuple(v.strip() for v in values.split(","))))
     corruptions = None
     if args.corruptions:
         corruptions = tuple(n.strip() for n in args.corruptions.split(",") if n.strip())
@@ -327,13 +379,13 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[Path, Request]:
     )
     if not request.shift and not request.datasets:
         parser.error("--no-shift leaves nothing to evaluate: add --dataset NAME [KEY=VALUE ...]")
-    return args.dir, request
+    return args.dir, request, Pick(args.whole_plan, tuple(where))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    directory, request = parse_args(argv)
+    directory, request, pick = parse_args(argv)
     try:
-        tally = run(directory, request)
+        tally = run(directory, request, pick)
     except ConfigError as err:
         print(f"auglab: error: {err}", file=sys.stderr)
         return 2

@@ -183,6 +183,10 @@ class SweepPlan:
         by_num = {e.job_num: e for e in self.jobs}
         return [by_num[n] for n in self.grid]
 
+    def whole(self) -> SweepPlan:
+        """Every job ever planned, in job order: a study run as several sweeps into one dir."""
+        return SweepPlan(tuple(sorted(e.job_num for e in self.jobs)), self.jobs)
+
 
 @dataclass(frozen=True)
 class Planned:

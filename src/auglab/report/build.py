@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from auglab import atomic, plots
-from auglab.plan import PlannedJob, SweepPlan, planned_jobs, read_plan
+from auglab.plan import PlannedJob, planned_jobs, read_plan
 from auglab.record import JobRecord, selection_metric, sweep_records
 from auglab.report.analysis import analyse
 from auglab.report.exchange_fit import FittedExchange
@@ -51,7 +51,7 @@ def shown_jobs(
     """
     plan = read_plan(Path(sweep_dir))
     if plan is not None and whole_plan:
-        plan = SweepPlan(tuple(sorted(e.job_num for e in plan.jobs)), plan.jobs)
+        plan = plan.whole()
     planned = planned_jobs(Path(sweep_dir), plan)
     if planned is None:
         return [record for _, record in sweep_records(Path(sweep_dir))], None
