@@ -297,15 +297,11 @@ def extend_plan(sweep_dir: Path, combos: Sequence[Planned]) -> SweepPlan:
 
 def _adopted(sweep_dir: Path, known: Iterable[int]) -> list[PlanEntry]:
     """Job dirs written before this sweep dir had a plan, taken in under their numbers."""
-    known = set(known)
-    found = []
-    for num in _numbered_dirs(sweep_dir):
-        if num in known:
-            continue
-        job_dir = sweep_dir / str(num)
-        config = read_composed(job_dir)
-        overrides = _hydra_overrides(job_dir)
-        found.append(PlanEntry(num, overrides, None if config is None else fingerprint(config)))
+    known, found = set(known), []
+    for num in (n for n in _numbered_dirs(sweep_dir) if n not in known):
+        config = read_composed(sweep_dir / str(num))
+        fp = None if config is None else fingerprint(config)
+        found.append(PlanEntry(num, _hydra_overrides(sweep_dir / str(num)), fp))
     return found
 
 
