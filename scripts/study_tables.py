@@ -5,8 +5,8 @@
   gain over ``off`` and its exchange rate, side by side. A researcher's rate is read on the
   E1 sweep's fitted ``off`` curve at N, the images they labelled (the held-out 20% count);
 - the targets: validation's pick per size against the issue's accuracy targets;
-- augmentation once the network is regularised: each ``aug+reg`` combination against the
-  same ``reg`` alone, paired by subset;
+- augmentation and regularisation together: each ``aug+reg`` combination against the
+  same ``reg`` alone and the same ``aug`` alone, paired by subset;
 - the cap: at the largest size, the epochs each setting's chosen jobs used against the cap,
   and the same jobs rerun with the cap doubled (a third sweep dir), paired.
 
@@ -126,24 +126,33 @@ def targets_table(result: SweepResult, label: str) -> str:
 
 
 def on_top_table(e1_cells: Sequence[Cell]) -> str:
-    """Each ``aug+reg`` setting minus ``reg`` alone at its size: what augmentation still
-    buys once the network is regularised (paired by draws, t interval over them)."""
+    """Each ``aug+reg`` setting minus ``reg`` alone at its size (what augmentation still
+    buys once the network is regularised) and minus ``aug`` alone (what the regularisation
+    adds to it): paired by draws, t interval over them."""
     by = {(c.aug, c.train_size): c for c in e1_cells}
-    rows = ["| combination | N | combined | regularisation alone | augmentation on top (pts) |",
-            "|---|---|---|---|---|"]  # fmt: skip
+    rows = ["| combination | N | combined | regularisation alone | augmentation alone "
+            "| augmentation on top (pts) | regularisation on top (pts) |",
+            "|---|---|---|---|---|---|---|"]  # fmt: skip
     for cell in e1_cells:
         aug, plus, reg = cell.aug.partition("+")
         alone = by.get((reg, cell.train_size)) if plus and aug and reg else None
         if alone is None:
             continue
-        ours = {k: float(j.test_acc) for k, j in cell.by_draws().items()}
-        theirs = {k: float(j.test_acc) for k, j in alone.by_draws().items()}
-        iv = t_interval(list(paired(ours, theirs).values()))
+        augmented = by.get((aug, cell.train_size))
         rows.append(
             f"| {cell.setting} | {cell.train_size:,} | {pct(cell.mean)} | {pct(alone.mean)} "
-            f"| {diff_text(iv)} |"
+            f"| {pct(augmented.mean if augmented else None)} | {diff_text(_paired(cell, alone))} "
+            f"| {diff_text(_paired(cell, augmented))} |"
         )
     return "\n".join(rows)
+
+
+def _paired(cell: Cell, other: Cell | None) -> Interval | None:
+    if other is None:
+        return None
+    ours = {k: float(j.test_acc) for k, j in cell.by_draws().items()}
+    theirs = {k: float(j.test_acc) for k, j in other.by_draws().items()}
+    return t_interval(list(paired(ours, theirs).values()))
 
 
 def cap_table(e1_cells: Sequence[Cell], doubled: Sequence[Cell] | None, size: int) -> str:
@@ -182,7 +191,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         real, real_cells = study(args.realistic)
         print("## Targets (20% held out)\n\n" + targets_table(real, "20% held out") + "\n")
         print("## Selection\n\n" + selection_table(e1, e1_cells, real, real_cells) + "\n")
-    print("## Augmentation on top of regularisation\n\n" + on_top_table(e1_cells) + "\n")
+    print("## Augmentation and regularisation together\n\n" + on_top_table(e1_cells) + "\n")
     doubled = study(args.doubled_cap)[1] if args.doubled_cap else None
     print("## Cap at 10,000\n\n" + cap_table(e1_cells, doubled, 10000))
 

@@ -70,17 +70,26 @@ def test_the_cap_table_counts_jobs_at_the_cap_and_pairs_the_doubled_cap(tmp_path
     assert "| elastic | 3 | 100 | 1 | 2 | +0.100 |" in cap
 
 
-def test_augmentation_on_top_of_a_regularisation_is_paired_with_it_alone(tmp_path, capsys):
+def test_a_combination_is_paired_with_each_of_its_parts_alone(tmp_path, capsys):
     sweep, jobs = tmp_path / "e1", {}
     for s in range(5):
-        for aug, gain in (("off", 0.0), ("elastic", 0.02 + 0.001 * s)):
-            over = ["data.size=100", f"aug={aug}", "reg=dropout", f"data.subset_seed={s}", "seed=0"]
-            acc = 0.9 + 0.01 * s + gain
-            fields = {"reg": "dropout", "reg_strength": 1.0, "aug": aug}
+        combined = 0.9 + 0.01 * s + 0.02 + 0.001 * s
+        for aug, reg, acc in (
+            ("off", "dropout", 0.9 + 0.01 * s),  # dropout alone
+            ("elastic", "dropout", combined),  # 2 to 2.4 points above it
+            ("elastic", None, combined - 0.005 + 0.0005 * s),  # 0.5 to 0.3 below it
+        ):
+            over = ["data.size=100", f"aug={aug}", f"data.subset_seed={s}", "seed=0"]
+            fields = {"aug": aug}
+            if reg:
+                over.insert(2, f"reg={reg}")
+                fields.update(reg=reg, reg_strength=1.0)
             finished_job(sweep, len(jobs), over, acc, val_acc_best=acc, **fields)
             jobs[len(jobs)] = over
     plan(sweep, jobs)
     SCRIPT["main"]([str(sweep)])
-    table = capsys.readouterr().out.split("## Augmentation on top of regularisation")[1]
+    table = capsys.readouterr().out.split("## Augmentation and regularisation together")[1]
     row = next(r for r in table.splitlines() if r.startswith("| elastic+dropout | 100 |"))
-    assert row.split("|")[5].strip().startswith("+2.20 [")  # 2 to 2.4 points, mean 2.2
+    cols = [c.strip() for c in row.split("|")]
+    assert cols[6].startswith("+2.20 [")  # augmentation on top of dropout: mean 2.2 points
+    assert cols[7].startswith("+0.40 [")  # dropout on top of elastic: 0.5 to 0.3, mean 0.4
