@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from auglab.record import JobRecord
 from auglab.report.analysis import analyse
 from auglab.report.build import shown_jobs
 from auglab.report.cells import OFF, Cell, cells
@@ -36,9 +37,11 @@ TARGETS = {100: 0.95, 1000: 0.98, 10000: 0.99}
 HELD_OUT_OFF = "off (20% held out)"
 
 
-def study(sweep_dir: Path) -> tuple[SweepResult, list[Cell]]:
+def study(sweep_dir: Path) -> tuple[SweepResult, list[Cell], list[JobRecord]]:
+    """The dir's analysis, its tuned cells and every finished job (chosen or not)."""
     jobs, planned = shown_jobs(sweep_dir, whole_plan=True)
-    return analyse(sweep_dir.name, jobs, planned, SELECT), cells([j for j in jobs if j.ok], SELECT)
+    done = [j for j in jobs if j.ok]
+    return analyse(sweep_dir.name, jobs, planned, SELECT), cells(done, SELECT), done
 
 
 def labelled(cell: Cell) -> Cell:
@@ -155,9 +158,16 @@ def _paired(cell: Cell, other: Cell | None) -> Interval | None:
     return t_interval(list(paired(ours, theirs).values()))
 
 
-def cap_table(e1_cells: Sequence[Cell], doubled: Sequence[Cell] | None, size: int) -> str:
-    """Epochs used against the cap at ``size``; with ``doubled``, the paired test change."""
+def cap_table(
+    e1_cells: Sequence[Cell],
+    e1_jobs: Sequence[JobRecord],
+    doubled: Sequence[Cell] | None,
+    size: int,
+) -> str:
+    """Epochs used against the cap at ``size``; with ``doubled``, each rerun's test change
+    against the E1 job of the same config (its overrides but the cap), chosen or not."""
     twice = {c.setting: c for c in doubled or () if c.train_size == size}
+    by_config = {_config(j): j for j in e1_jobs}
     rows = ["| setting | jobs | epochs used (max) | at the cap | doubled cap: jobs | change (pts) |",
             "|---|---|---|---|---|---|"]  # fmt: skip
     for cell in e1_cells:
@@ -168,15 +178,22 @@ def cap_table(e1_cells: Sequence[Cell], doubled: Sequence[Cell] | None, size: in
         other = twice.get(cell.setting)
         change = ""
         if other is not None:
-            ours = {j.subset_seed: float(j.test_acc) for j in cell.jobs}
-            diffs = [
-                float(j.test_acc) - ours[j.subset_seed] for j in other.jobs if j.subset_seed in ours
-            ]
+            pairs = [(j, by_config.get(_config(j))) for j in other.jobs]
+            diffs = [float(j.test_acc) - float(e.test_acc) for j, e in pairs if e is not None]
             change = f"{len(diffs)} | {statistics.fmean(diffs) * 100:+.3f}" if diffs else "0 | —"
         rows.append(
             f"| {cell.setting} | {len(epochs)} | {max(epochs)} | {capped} | {change or '— | —'} |"
         )
     return "\n".join(rows)
+
+
+def _config(job: JobRecord) -> frozenset[str]:
+    """A job's overrides without the cap, nor a strength that scales nothing (``off``): what
+    a doubled-cap rerun shares with its original."""
+    unused = {"trainer.max_epochs"}
+    unused |= {"aug.strength"} if job.aug == OFF else set()
+    unused |= {"reg.strength"} if job.reg in (None, OFF) else set()
+    return frozenset(o for o in job.overrides if o.split("=", 1)[0] not in unused)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -185,15 +202,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("realistic", type=Path, nargs="?")
     parser.add_argument("--doubled-cap", type=Path, help="the same jobs rerun with the cap doubled")
     args = parser.parse_args(argv)
-    e1, e1_cells = study(args.e1)
+    e1, e1_cells, e1_jobs = study(args.e1)
     print("## Targets (E1 validation)\n\n" + targets_table(e1, "E1 validation") + "\n")
     if args.realistic:
-        real, real_cells = study(args.realistic)
+        real, real_cells, _ = study(args.realistic)
         print("## Targets (20% held out)\n\n" + targets_table(real, "20% held out") + "\n")
         print("## Selection\n\n" + selection_table(e1, e1_cells, real, real_cells) + "\n")
     print("## Augmentation and regularisation together\n\n" + on_top_table(e1_cells) + "\n")
     doubled = study(args.doubled_cap)[1] if args.doubled_cap else None
-    print("## Cap at 10,000\n\n" + cap_table(e1_cells, doubled, 10000))
+    print("## Cap at 10,000\n\n" + cap_table(e1_cells, e1_jobs, doubled, 10000))
 
 
 if __name__ == "__main__":

@@ -70,6 +70,32 @@ def test_the_cap_table_counts_jobs_at_the_cap_and_pairs_the_doubled_cap(tmp_path
     assert "| elastic | 3 | 100 | 1 | 2 | +0.100 |" in cap
 
 
+def test_a_doubled_cap_rerun_is_paired_with_its_own_config_not_validations_pick(tmp_path, capsys):
+    """E1 tried strength 0.5 and 1; validation picks 0.5 (higher val) on subset 0; the
+    doubled-cap rerun of strength 1 is compared with strength 1's job, not the pick. `off`
+    ran in E1 with an aug.strength that scales nothing; its rerun without one still pairs."""
+    sweep, jobs = tmp_path / "e1", {}
+    for num, (aug, strength, acc) in enumerate(
+        (("elastic", "0.5", 0.985), ("elastic", "1", 0.980), ("off", "1", 0.970))
+    ):
+        over = ["data.size=10000", f"aug={aug}", f"aug.strength={strength}"]
+        finished_job(sweep, num, [*over, "data.subset_seed=0"], acc, val_acc_best=acc, epochs=40)
+        jobs[num] = [*over, "data.subset_seed=0"]
+    plan(sweep, jobs)
+    twice, reruns = tmp_path / "twice", {}
+    for num, (over, acc) in enumerate(
+        ((["aug=elastic", "aug.strength=1"], 0.980), (["aug=off"], 0.971))
+    ):
+        over = ["data.size=10000", *over, "data.subset_seed=0", "trainer.max_epochs=200"]
+        finished_job(twice, num, over, acc, val_acc_best=acc, epochs=40)
+        reruns[num] = over
+    plan(twice, reruns)
+    SCRIPT["main"]([str(sweep), "--doubled-cap", str(twice)])
+    cap = capsys.readouterr().out.split("## Cap at 10,000")[1]
+    assert "| elastic | 1 | 40 | 0 | 1 | +0.000 |" in cap  # not -0.500 against the pick
+    assert "| off | 1 | 40 | 0 | 1 | +0.100 |" in cap
+
+
 def test_a_combination_is_paired_with_each_of_its_parts_alone(tmp_path, capsys):
     sweep, jobs = tmp_path / "e1", {}
     for s in range(5):
