@@ -49,6 +49,8 @@ def test_a_researchers_selection_is_worth_what_off_needs_for_its_error_at_n(tmp_
     assert abs(worth(table, "off", "1,000", 8) - 0.8) < 0.1  # holding out 20% costs 20%
     targets = out.split("## Targets (E1 validation)")[1].split("##")[0]
     assert re.search(r"\| 100 \| elastic \| 0\.\d{4} \[", targets)  # validation's pick
+    held_out = out.split("## Targets (20% held out)")[1].split("##")[0]
+    assert re.search(r"\| 1,000 \| elastic \| 0\.\d{4} \[", held_out)  # N labelled, not 800
 
 
 def capped(sweep, epochs: dict[int, int], accs: dict[int, float]) -> None:
