@@ -13,19 +13,23 @@ from tests.test_report_curve import SUBSET_EFFECT, off_error, study
 SCRIPT = runpy.run_path(str(REPO / "scripts" / "study_tables.py"), run_name="study_tables")
 
 
-def realistic(sweep, gain: float = 2.5) -> None:
-    """off and elastic at N = 100 and 1,000, trained on 80% and validated on the other 20%:
-    elastic's error is off's at ``gain`` x the 80% it trained on."""
+def realistic(sweep, gain: float = 2.5, setting: str = "aug=elastic") -> None:
+    """off and ``setting`` at N = 100 and 1,000, trained on 80% and validated on the other
+    20%: the setting's error is off's at ``gain`` x the 80% it trained on."""
     jobs: dict[int, list[str]] = {}
     for n in (100, 1000):
-        for aug, factor in (("off", 1.0), ("elastic", gain)):
+        for chosen, factor in (("aug=off", 1.0), (setting, gain)):
             for s, effect in SUBSET_EFFECT.items():
-                over = [f"data.size={n}", f"aug={aug}", f"data.subset_seed={s}", "seed=0"]
+                over = [f"data.size={n}", chosen, f"data.subset_seed={s}", "seed=0"]
+                fields = {}
+                if chosen.startswith("reg="):
+                    over.insert(1, "aug=off")
+                    fields = {"reg": chosen.split("=")[1], "reg_strength": 1.0}
                 err = off_error(factor * 0.8 * n) * effect
                 num = len(jobs)
                 finished_job(
                     sweep, num, over, 1 - err, val_acc_best=1 - err, train_size=int(0.8 * n),
-                    val_size=int(0.2 * n), epochs=40 + s,
+                    val_size=int(0.2 * n), epochs=40 + s, **fields,
                 )  # fmt: skip
                 jobs[num] = over
     plan(sweep, jobs)
@@ -51,6 +55,18 @@ def test_a_researchers_selection_is_worth_what_off_needs_for_its_error_at_n(tmp_
     assert re.search(r"\| 100 \| elastic \| 0\.\d{4} \[", targets)  # validation's pick
     held_out = out.split("## Targets (20% held out)")[1].split("##")[0]
     assert re.search(r"\| 1,000 \| elastic \| 0\.\d{4} \[", held_out)  # N labelled, not 800
+
+
+def test_a_setting_selected_only_with_20_percent_held_out_still_gets_its_row(tmp_path, capsys):
+    study(tmp_path / "e1", gains={})  # off's curve alone
+    realistic(tmp_path / "real", gain=1.5, setting="reg=dropout")
+    SCRIPT["main"]([str(tmp_path / "e1"), str(tmp_path / "real")])
+    table = capsys.readouterr().out.split("## Selection")[1].split("##")[0]
+    row = next(r for r in table.splitlines() if r.startswith("| dropout | 1,000 |"))
+    cols = [c.strip() for c in row.split("|")]
+    assert cols[3:6] == ["—", "—", "—"]  # no E1 side in an E1 dir without dropout
+    assert cols[7].startswith("+") and "[" in cols[7]  # its gain over a held-out off
+    assert abs(worth(table, "dropout", "1,000", 8) - 1.2) < 0.1  # 1.5 x the 80% trained on
 
 
 def capped(sweep, epochs: dict[int, int], accs: dict[int, float]) -> None:
