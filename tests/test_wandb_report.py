@@ -320,7 +320,10 @@ def test_the_sweep_callback_option_builds_the_w_and_b_report_at_the_end(
 
 def test_has_api_key_finds_a_key_in_netrc_without_the_network(tmp_path):
     """wandb's own public lookup (``wandb.login(prompt=False, verify=False)``), in a process
-    of its own: a session that found a key keeps it."""
+    of its own: a session that found a key keeps it. Not silent, a login that finds a key
+    asks the server for the user's name (in wandb-core, which the socket patch cannot see)
+    and, without the network, the process never exits: has_api_key logs in silently and
+    gives wandb its own verbosity back."""
     script = (
         "import socket, wandb\n"
         "def refuse(*args, **kwargs):\n"
@@ -333,18 +336,23 @@ def test_has_api_key_finds_a_key_in_netrc_without_the_network(tmp_path):
         "with open('netrc', 'w') as f:\n"
         "    f.write(f'machine {host}\\n  login user\\n  password {\"k\" * 40}\\n')\n"
         "assert has_api_key() is True\n"
+        "assert wandb.setup().settings.silent is False\n"
     )
     env = {
         k: v
         for k, v in os.environ.items()
-        if k not in ("WANDB_API_KEY", "WANDB_IDENTITY_TOKEN_FILE", "WANDB_MODE")
+        if k not in ("WANDB_API_KEY", "WANDB_IDENTITY_TOKEN_FILE", "WANDB_MODE", "WANDB_SILENT")
     }
     env.update(
         HOME=str(tmp_path),
         NETRC=str(tmp_path / "netrc"),
         WANDB_CONFIG_DIR=str(tmp_path / "config"),
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True
-    )
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True,
+            text=True, timeout=120,
+        )  # fmt: skip
+    except subprocess.TimeoutExpired as hung:
+        raise AssertionError(f"has_api_key's process did not exit: {hung.stderr}") from None
     assert done.returncode == 0, done.stderr

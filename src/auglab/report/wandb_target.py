@@ -91,7 +91,15 @@ def has_api_key() -> bool:
     try:
         import wandb  # 0.5 s: only when a report is to be published
 
-        return bool(wandb.login(prompt=False, verify=False))
+        # A login that is not silent names the user: a server query, which without the
+        # network leaves the process hanging at exit. Silent for the login only.
+        loud = wandb.setup().settings.silent is False
+        wandb.setup(settings=wandb.Settings(silent=True))
+        try:
+            return bool(wandb.login(prompt=False, verify=False))
+        finally:
+            if loud:
+                wandb.setup(settings=wandb.Settings(silent=False))
     except Exception:  # an unreadable .netrc or settings file: no usable key
         return False
 
