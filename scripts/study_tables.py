@@ -80,6 +80,7 @@ def selection_table(
     }
     e1_rates = {(r.setting, r.train_size): r for r in e1.compared.exchange.rates}
     gains = {(d.setting, d.train_size): d.interval for d in e1.compared.differences}
+    real_gains = {(d.setting, d.train_size): d.interval for d in real.compared.differences}
     rows = [
         "| setting | N | E1 validation: test acc | gain over off (pts) | worth (real images) "
         "| 20% held out: test acc | gain over off (pts) | worth (real images) |",
@@ -96,23 +97,22 @@ def selection_table(
             f"| {cell.setting} | {cell.train_size:,} | {pct(cell.mean)} {ci(cell.interval)} "
             f"| {diff_text(gains.get((cell.setting, cell.train_size)))} "
             f"| {rate_text(e1_rates.get((cell.setting, cell.train_size)))} "
-            + held_out_columns(real, real_by.get(moved_key), real_rates.get(moved_key))
+            + held_out_columns(real, real_gains, real_by.get(moved_key), real_rates.get(moved_key))
         )
     # settings selected only with 20% held out (their E1 side is not in the E1 dir)
     for key in sorted(set(real_by) - shown, key=lambda k: (k[0] == HELD_OUT_OFF, k)):
         setting = OFF if key[0] == HELD_OUT_OFF else key[0]
         rows.append(
             f"| {setting} | {key[1]:,} | — | — | — "
-            + held_out_columns(real, real_by[key], real_rates.get(key))
+            + held_out_columns(real, real_gains, real_by[key], real_rates.get(key))
         )
     return "\n".join(rows)
 
 
-def held_out_columns(real: SweepResult, theirs: Cell | None, rate: Rate | None) -> str:
+def held_out_columns(real: SweepResult, gains: dict, theirs: Cell | None, rate: Rate | None) -> str:
     """The 20%-held-out side of a selection row: test acc, gain over off, worth at N."""
     rc = next((r for r in real.cells if theirs and r.setting == theirs.setting
                and r.train_size == theirs.train_size), None)  # fmt: skip
-    gains = {(d.setting, d.train_size): d.interval for d in real.compared.differences}
     if rc is None:
         return f"| — | — | {rate_text(rate)} |"
     return (

@@ -322,8 +322,8 @@ def test_has_api_key_finds_a_key_in_netrc_without_the_network(tmp_path):
     """wandb's own public lookup (``wandb.login(prompt=False, verify=False)``), in a process
     of its own: a session that found a key keeps it. Not silent, a login that finds a key
     asks the server for the user's name (in wandb-core, which the socket patch cannot see)
-    and, without the network, the process never exits: has_api_key logs in silently and
-    gives wandb its own verbosity back."""
+    and, without the network, the process can hang at exit: has_api_key logs in silently
+    and gives wandb its own verbosity back."""
     script = (
         "import socket, wandb\n"
         "def refuse(*args, **kwargs):\n"

@@ -92,7 +92,7 @@ def has_api_key() -> bool:
         import wandb  # 0.5 s: only when a report is to be published
 
         # A login that is not silent names the user: a server query, which without the
-        # network leaves the process hanging at exit. Silent for the login only.
+        # network can leave the process hanging at exit. Silent for the login only.
         loud = wandb.setup().settings.silent is False
         wandb.setup(settings=wandb.Settings(silent=True))
         try:
